@@ -1,0 +1,1 @@
+"""Everything aiortc: pre-check peer, relay fallback, quality presets (filled by the video issue)."""

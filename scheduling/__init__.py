@@ -1,0 +1,1 @@
+"""Availability, booking rules, slot search, appointments and the wait list."""

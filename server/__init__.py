@@ -1,0 +1,1 @@
+"""The practice portal: app assembly, accounts, and the practice's own areas."""

@@ -1,0 +1,131 @@
+"""App assembly: routes, error handlers, security headers and the background workers."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from scheduling import time_off
+from server import accounts, audit, db, demo, housekeeping, mail, pages, practice
+from server.api import Api
+from server.errors import ApiError, error_response, handle_api_error, handle_http_error
+from server.settings import Settings
+from web import STATIC_DIR
+
+log = logging.getLogger(__name__)
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"content-security-policy",
+     b"default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
+     b"connect-src 'self' ws: wss:; style-src 'self'; script-src 'self'; "
+     b"frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
+    (b"permissions-policy", b"camera=(self), microphone=(self), geolocation=()"),
+]
+
+
+class SecurityHeaders:
+    """Adds the headers every response needs (no framing, a strict CSP)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = list(message["headers"]) + SECURITY_HEADERS
+                if scope["path"].startswith("/api/"):
+                    message["headers"].append((b"cache-control", b"no-store"))
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def build_api() -> Api:
+    api = Api()
+    for area in (accounts.api, practice.api, audit.api, time_off.api):
+        api.include(area)
+    return api
+
+
+async def handle_server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    if request.url.path.startswith("/api/"):
+        return error_response(500, "server_error", "Something went wrong on our side.")
+    return pages.error_page(request, 500)
+
+
+async def open_database(settings: Settings) -> str:
+    if settings.database_url:
+        return settings.database_url
+    return await asyncio.to_thread(db.start_embedded, settings.data_dir)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    api = build_api()
+    openapi = api.openapi()
+
+    async def openapi_json(request: Request) -> Response:
+        return JSONResponse(openapi)
+
+    async def health(request: Request) -> Response:
+        await request.app.state.pool.fetchval("SELECT 1")
+        return JSONResponse({"ok": True})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        url = await open_database(settings)
+        pool = await db.create_pool(url)
+        async with pool.acquire() as conn:
+            await db.migrate(conn)
+            if settings.demo and await demo.seed(conn):
+                print("Demo practice created.", flush=True)
+        app.state.pool = pool
+        app.state.database_url = url
+        tasks = [asyncio.create_task(housekeeping.run(pool, settings))]
+        if settings.mail_worker:
+            app.state.mail_worker = mail.OutboxWorker(pool, settings)
+            tasks.append(asyncio.create_task(app.state.mail_worker.run()))
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await pool.close()
+
+    app = Starlette(
+        routes=[
+            Route("/api/openapi.json", openapi_json),
+            Route("/healthz", health),
+            *api.routes(),
+            *pages.routes(),
+            Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+        ],
+        exception_handlers={
+            ApiError: handle_api_error,
+            HTTPException: handle_http_error,
+            Exception: handle_server_error,
+        },
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.add_middleware(SecurityHeaders)
+    return app

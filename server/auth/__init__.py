@@ -1,0 +1,1 @@
+"""Accounts' credentials: passwords, sessions, CSRF, throttling and one-time links."""

@@ -1,0 +1,63 @@
+"""The demo practice, seeded on first start in demo mode only (`portal run --demo`)."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import asyncpg
+
+from scheduling.time_off import day_bounds
+from server import practice
+from server.auth.passwords import hash_password
+
+THERAPIST = ("therapist@demo.test", "demo-therapist", "Dr. Maya Rivera")
+CLIENT = ("client@demo.test", "demo-client", "Jordan Lee")
+STUDENT = ("student@demo.test", "demo-student", "Sam Patel")
+LOGINS = [("Therapist", THERAPIST), ("Client (Therapy)", CLIENT),
+          ("Client (Education)", STUDENT)]
+
+WELCOME = (
+    "Welcome to the client portal of Riverside Counseling. Book and cancel sessions, join video "
+    "sessions, send secure messages and see your invoices, all in one place. Use the Client "
+    "Portal link to log in."
+)
+
+
+def login_lines() -> list[str]:
+    return [f"  {label:<20} {email} / {password}" for label, (email, password, _) in LOGINS]
+
+
+async def seed(conn: asyncpg.Connection, today: date | None = None) -> bool:
+    """Create the demo practice unless it exists; True when it was created now."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(7320451002)")
+        if await conn.fetchval("SELECT 1 FROM users WHERE lower(email) = $1", THERAPIST[0]):
+            return False
+        await conn.execute(
+            """UPDATE practice SET name = 'Riverside Counseling', welcome_title = 'Welcome',
+                   welcome_text = $1, phone = '(555) 010-2030',
+                   address = '120 River Street, Suite 4, Springfield',
+                   timezone = 'America/New_York' WHERE id = 1""", WELCOME)
+        divisions = {r["slug"]: r["id"] for r in await conn.fetch("SELECT id, slug FROM divisions")}
+        people = [(THERAPIST, "therapist", ["therapy", "education"], "(555) 010-2030"),
+                  (CLIENT, "client", ["therapy"], "(555) 010-4411"),
+                  (STUDENT, "client", ["education"], "(555) 010-5522")]
+        ids = {}
+        for (email, password, name), role, slugs, phone in people:
+            user_id = await conn.fetchval(
+                "INSERT INTO users (email, name, role, password_hash, phone, timezone) "
+                "VALUES ($1, $2, $3, $4, $5, 'America/New_York') RETURNING id",
+                email, name, role, await hash_password(password), phone)
+            ids[email] = user_id
+            for slug in slugs:
+                await conn.execute("INSERT INTO memberships VALUES ($1, $2)", user_id,
+                                   divisions[slug])
+        today = today or date.today()
+        first = today + timedelta(days=10)
+        starts, ends = day_bounds(first, first + timedelta(days=2),
+                                  practice.zone(await practice.get(conn)))
+        await conn.execute(
+            "INSERT INTO time_off (clinician_id, starts_at, ends_at, note, public) "
+            "VALUES ($1, $2, $3, $4, true)",
+            ids[THERAPIST[0]], starts, ends,
+            "Out of the office for a training. Messages are answered when I return.")
+    return True

@@ -1,0 +1,124 @@
+"""The mail outbox: written in the caller's transaction, sent by a worker on every node.
+
+Emails never carry clinical content: only that something is waiting, and a link.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from email.message import EmailMessage
+
+import aiosmtplib
+import asyncpg
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from server.settings import Settings
+from web import TEMPLATES_DIR
+
+log = logging.getLogger(__name__)
+
+_env = Environment(loader=FileSystemLoader(TEMPLATES_DIR / "email"),
+                   autoescape=select_autoescape(["html"]))
+MAX_ATTEMPTS = 8
+BACKOFF_CAP_SECONDS = 3600
+# A claimed row is hidden this long; a node that dies while sending frees it when it passes.
+CLAIM_SECONDS = 300
+
+
+async def enqueue(conn: asyncpg.Connection, to: str, subject: str, template: str,
+                  **context: object) -> int:
+    """Queue `template` (.txt and .html in web/templates/email) for `to`."""
+    text = _env.get_template(f"{template}.txt").render(**context)
+    html = _env.get_template(f"{template}.html").render(**context)
+    return await conn.fetchval(
+        "INSERT INTO outbox (to_addr, subject, text_body, html_body) VALUES ($1, $2, $3, $4) "
+        "RETURNING id",
+        to, subject, text, html,
+    )
+
+
+def backoff_seconds(attempts: int) -> int:
+    """Exponential: 30 s, 60 s, 2 min … capped at an hour."""
+    return min(30 * 2 ** (attempts - 1), BACKOFF_CAP_SECONDS)
+
+
+class OutboxWorker:
+    """Claims due rows with FOR UPDATE SKIP LOCKED so that several nodes never share one."""
+
+    def __init__(self, pool: asyncpg.Pool, settings: Settings) -> None:
+        self.pool = pool
+        self.settings = settings
+        self.wake = asyncio.Event()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                sent = await self.send_due()
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("outbox pass failed: %s", exc)
+                sent = 0
+            if sent == 0:
+                try:
+                    await asyncio.wait_for(self.wake.wait(), self.settings.mail_poll_seconds)
+                except TimeoutError:
+                    pass
+                self.wake.clear()
+
+    async def claim(self, batch: int = 20) -> list[asyncpg.Record]:
+        async with self.pool.acquire() as conn:
+            return await conn.fetch(
+                """UPDATE outbox SET next_attempt_at = now() + make_interval(secs => $2),
+                                     attempts = attempts + 1
+                   WHERE id IN (SELECT id FROM outbox
+                                WHERE sent_at IS NULL AND failed_at IS NULL
+                                  AND next_attempt_at <= now()
+                                ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+                   RETURNING id, to_addr, subject, text_body, html_body, attempts""",
+                batch, CLAIM_SECONDS,
+            )
+
+    async def send_due(self) -> int:
+        if not self.settings.smtp_host:
+            return 0
+        rows = await self.claim()
+        for row in rows:
+            await self.send_one(row)
+        return len(rows)
+
+    async def send_one(self, row: asyncpg.Record) -> None:
+        message = EmailMessage()
+        message["From"] = self.settings.mail_from
+        message["To"] = row["to_addr"]
+        message["Subject"] = row["subject"]
+        message.set_content(row["text_body"])
+        if row["html_body"]:
+            message.add_alternative(row["html_body"], subtype="html")
+        try:
+            await aiosmtplib.send(
+                message, hostname=self.settings.smtp_host, port=self.settings.smtp_port,
+                username=self.settings.smtp_username, password=self.settings.smtp_password,
+                start_tls=self.settings.smtp_starttls or None, timeout=30,
+            )
+        except aiosmtplib.SMTPResponseException as exc:
+            permanent = 500 <= exc.code < 600
+            await self._failed(row, f"{exc.code} {exc.message}", permanent)
+            return
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            await self._failed(row, str(exc) or type(exc).__name__, permanent=False)
+            return
+        async with self.pool.acquire() as conn:
+            await conn.execute("UPDATE outbox SET sent_at = now(), last_error = NULL "
+                               "WHERE id = $1", row["id"])
+
+    async def _failed(self, row: asyncpg.Record, error: str, permanent: bool) -> None:
+        permanent = permanent or row["attempts"] >= MAX_ATTEMPTS
+        async with self.pool.acquire() as conn:
+            await conn.execute(
+                """UPDATE outbox SET last_error = $2,
+                       failed_at = CASE WHEN $3 THEN now() END,
+                       next_attempt_at = now() + make_interval(secs => $4)
+                   WHERE id = $1""",
+                row["id"], error[:1000], permanent, backoff_seconds(row["attempts"]),
+            )
+        log.warning("mail %s to %s failed (%s): %s", row["id"], row["to_addr"],
+                    "permanent" if permanent else "will retry", error)

@@ -1,0 +1,99 @@
+"""Settings read once from the environment; every name is documented in deploy/ENV.md."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+from urllib.parse import urlsplit
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the portal cannot use."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be true or false, not {raw!r}")
+
+
+@dataclass
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = "http://127.0.0.1:8000"
+    database_url: str | None = None
+    data_dir: Path = field(default_factory=lambda: Path("var"))
+    demo: bool = False
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    login_account_failures: int = 5
+    login_address_failures: int = 20
+    login_window_minutes: int = 15
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    mail_from: str = "portal@localhost"
+    mail_worker: bool = True
+    mail_poll_seconds: float = 2.0
+    forwarded_allow_ips: str = "127.0.0.1"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        host = env.get("HOST") or "127.0.0.1"
+        port = _int(env, "PORT", 8000, minimum=0)
+        public_url = (env.get("PUBLIC_URL") or f"http://{host}:{port}").rstrip("/")
+        if urlsplit(public_url).scheme not in {"http", "https"}:
+            raise SettingsError("PUBLIC_URL must start with http:// or https://")
+        return cls(
+            host=host,
+            port=port,
+            public_url=public_url,
+            database_url=env.get("DATABASE_URL") or None,
+            data_dir=Path(env.get("PORTAL_DATA_DIR") or "var"),
+            demo=_bool(env, "PORTAL_DEMO", False),
+            session_idle_minutes=_int(env, "SESSION_IDLE_MINUTES", 30, minimum=1),
+            session_absolute_hours=_int(env, "SESSION_ABSOLUTE_HOURS", 12, minimum=1),
+            login_account_failures=_int(env, "LOGIN_ACCOUNT_FAILURES", 5, minimum=1),
+            login_address_failures=_int(env, "LOGIN_ADDRESS_FAILURES", 20, minimum=1),
+            login_window_minutes=_int(env, "LOGIN_WINDOW_MINUTES", 15, minimum=1),
+            smtp_host=env.get("SMTP_HOST") or None,
+            smtp_port=_int(env, "SMTP_PORT", 25, minimum=1),
+            smtp_username=env.get("SMTP_USERNAME") or None,
+            smtp_password=env.get("SMTP_PASSWORD") or None,
+            smtp_starttls=_bool(env, "SMTP_STARTTLS", False),
+            mail_from=env.get("MAIL_FROM") or "portal@localhost",
+            mail_worker=_bool(env, "MAIL_WORKER", True),
+            forwarded_allow_ips=env.get("FORWARDED_ALLOW_IPS") or "127.0.0.1",
+        )
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.startswith("https://")
+
+    @property
+    def public_origin(self) -> str:
+        parts = urlsplit(self.public_url)
+        return f"{parts.scheme}://{parts.netloc}"

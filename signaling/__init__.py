@@ -1,0 +1,1 @@
+"""The video room protocol over the event WebSocket (filled by the video issue)."""

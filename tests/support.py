@@ -1,0 +1,125 @@
+"""Helpers the tests share: a real SMTP server, an in-process portal, and API calls."""
+from __future__ import annotations
+
+import asyncio
+import email
+import itertools
+import re
+import socket
+import threading
+from dataclasses import dataclass, field
+from email.message import Message
+
+import httpx
+import uvicorn
+from aiosmtpd.controller import Controller
+
+from server.app import create_app
+from server.settings import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Mailbox:
+    """What a real aiosmtpd server on loopback received."""
+
+    messages: list[Message] = field(default_factory=list)
+    changed: threading.Condition = field(default_factory=threading.Condition)
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd's handler hook
+        with self.changed:
+            self.messages.append(email.message_from_bytes(envelope.content))
+            self.changed.notify_all()
+        return "250 OK"
+
+    def to(self, address: str) -> list[Message]:
+        return [m for m in self.messages if m["To"] == address]
+
+    async def wait_for(self, address: str, count: int = 1, timeout: float = 10) -> list[Message]:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(self.to(address)) < count:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"no mail to {address} within {timeout} s")
+            await asyncio.sleep(0.05)
+        return self.to(address)
+
+
+def start_smtp(mailbox: Mailbox) -> Controller:
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    return controller
+
+
+def text_of(message: Message) -> str:
+    for part in message.walk():
+        if part.get_content_type() == "text/plain":
+            return part.get_payload(decode=True).decode()
+    raise AssertionError("no text part")
+
+
+def link_in(message: Message) -> str:
+    found = re.search(r"https?://\S+", text_of(message))
+    assert found, "no link in the mail"
+    return found.group(0)
+
+
+class RunningPortal:
+    """The real app under uvicorn on a loopback port, in the test's event loop."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.app = create_app(settings)
+        self.server = uvicorn.Server(uvicorn.Config(
+            self.app, host="127.0.0.1", port=settings.port, log_level="warning",
+            ws_per_message_deflate=False, lifespan="on"))
+        self.task: asyncio.Task | None = None
+
+    @property
+    def url(self) -> str:
+        return self.settings.public_url
+
+    async def start(self) -> None:
+        self.task = asyncio.create_task(self.server.serve())
+        while not self.server.started:
+            if self.task.done():
+                self.task.result()
+            await asyncio.sleep(0.02)
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        if self.task:
+            await self.task
+
+
+_unique = itertools.count(1)
+
+
+def unique_email(prefix: str = "user") -> str:
+    return f"{prefix}{next(_unique)}-{id(_unique) % 10_000}@example.test"
+
+
+async def log_in(client: httpx.AsyncClient, email_addr: str, password: str) -> dict:
+    """Log in through the API; later changes made with `client` carry the CSRF token."""
+    response = await client.post("/api/session", json={"email": email_addr, "password": password})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    client.headers["X-CSRF-Token"] = body["csrf_token"]
+    return body
+
+
+def assert_error(response: httpx.Response, status: int, code: str | None = None,
+                 field: str | None = None) -> dict:
+    assert response.status_code == status, (response.status_code, response.text)
+    error = response.json()["error"]
+    assert set(error) == {"code", "message", "field"}
+    assert error["message"]
+    if code is not None:
+        assert error["code"] == code, error
+    if field is not None:
+        assert error["field"] == field, error
+    return error
