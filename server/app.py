@@ -10,13 +10,15 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scheduling import time_off
-from server import accounts, audit, db, demo, housekeeping, mail, pages, practice
+from server import (accounts, audit, db, demo, housekeeping, local_mail, mail, pages, practice,
+                    ws)
 from server.api import Api
+from server.hub import Hub
 from server.errors import ApiError, error_response, handle_api_error, handle_http_error
 from server.settings import Settings
 from web import STATIC_DIR
@@ -99,8 +101,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 print("Demo practice created.", flush=True)
         app.state.pool = pool
         app.state.database_url = url
+        app.state.hub = Hub(pool, url)
+        await app.state.hub.start()
         tasks = [asyncio.create_task(housekeeping.run(pool, settings))]
+        smtp = None
         if settings.mail_worker:
+            if settings.local_mail and not settings.smtp_host:
+                smtp = local_mail.start()
+                settings.smtp_host, settings.smtp_port = smtp.hostname, smtp.port
             app.state.mail_worker = mail.OutboxWorker(pool, settings)
             tasks.append(asyncio.create_task(app.state.mail_worker.run()))
         try:
@@ -109,12 +117,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await app.state.hub.stop()
+            if smtp is not None:
+                smtp.stop()
             await pool.close()
 
     app = Starlette(
         routes=[
             Route("/api/openapi.json", openapi_json),
             Route("/healthz", health),
+            WebSocketRoute("/ws", ws.endpoint),
             *api.routes(),
             *pages.routes(),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),

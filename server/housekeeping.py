@@ -1,4 +1,4 @@
-"""Periodic clean-up every node runs: expired sessions and old login failures."""
+"""Periodic clean-up every node runs: expired sessions, old login failures, old events."""
 from __future__ import annotations
 
 import asyncio
@@ -6,6 +6,7 @@ import logging
 
 import asyncpg
 
+from server import events
 from server.auth import sessions, throttle
 from server.settings import Settings
 
@@ -19,6 +20,7 @@ async def run(pool: asyncpg.Pool, settings: Settings) -> None:
             async with pool.acquire() as conn:
                 await sessions.prune(conn, settings)
                 await throttle.prune(conn)
+                await events.prune(conn, settings.events_retention_days)
         except (OSError, asyncpg.PostgresError) as exc:
             log.warning("housekeeping failed: %s", exc)
         await asyncio.sleep(INTERVAL_SECONDS)

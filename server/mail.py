@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from email.message import EmailMessage
+from email.utils import make_msgid
 
 import aiosmtplib
 import asyncpg
@@ -31,15 +32,15 @@ async def enqueue(conn: asyncpg.Connection, to: str, subject: str, template: str
     text = _env.get_template(f"{template}.txt").render(**context)
     html = _env.get_template(f"{template}.html").render(**context)
     return await conn.fetchval(
-        "INSERT INTO outbox (to_addr, subject, text_body, html_body) VALUES ($1, $2, $3, $4) "
-        "RETURNING id",
-        to, subject, text, html,
+        "INSERT INTO outbox (to_addr, subject, text_body, html_body, message_id) "
+        "VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        to, subject, text, html, make_msgid("portal"),
     )
 
 
-def backoff_seconds(attempts: int) -> int:
-    """Exponential: 30 s, 60 s, 2 min … capped at an hour."""
-    return min(30 * 2 ** (attempts - 1), BACKOFF_CAP_SECONDS)
+def backoff_seconds(attempts: int, base: float = 30.0) -> float:
+    """Exponential: base, twice that, four times … capped at an hour."""
+    return min(base * 2 ** (attempts - 1), BACKOFF_CAP_SECONDS)
 
 
 class OutboxWorker:
@@ -73,7 +74,7 @@ class OutboxWorker:
                                 WHERE sent_at IS NULL AND failed_at IS NULL
                                   AND next_attempt_at <= now()
                                 ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-                   RETURNING id, to_addr, subject, text_body, html_body, attempts""",
+                   RETURNING id, to_addr, subject, text_body, html_body, attempts, message_id""",
                 batch, CLAIM_SECONDS,
             )
 
@@ -90,6 +91,7 @@ class OutboxWorker:
         message["From"] = self.settings.mail_from
         message["To"] = row["to_addr"]
         message["Subject"] = row["subject"]
+        message["Message-ID"] = row["message_id"] or make_msgid(f"outbox.{row['id']}")
         message.set_content(row["text_body"])
         if row["html_body"]:
             message.add_alternative(row["html_body"], subtype="html")
@@ -118,7 +120,8 @@ class OutboxWorker:
                        failed_at = CASE WHEN $3 THEN now() END,
                        next_attempt_at = now() + make_interval(secs => $4)
                    WHERE id = $1""",
-                row["id"], error[:1000], permanent, backoff_seconds(row["attempts"]),
+                row["id"], error[:1000], permanent,
+                backoff_seconds(row["attempts"], self.settings.mail_retry_seconds),
             )
         log.warning("mail %s to %s failed (%s): %s", row["id"], row["to_addr"],
                     "permanent" if permanent else "will retry", error)

@@ -57,6 +57,9 @@ class Settings:
     mail_from: str = "portal@localhost"
     mail_worker: bool = True
     mail_poll_seconds: float = 2.0
+    mail_retry_seconds: float = 30.0
+    local_mail: bool = False
+    events_retention_days: int = 30
     forwarded_allow_ips: str = "127.0.0.1"
 
     @classmethod
@@ -86,6 +89,12 @@ class Settings:
             smtp_starttls=_bool(env, "SMTP_STARTTLS", False),
             mail_from=env.get("MAIL_FROM") or "portal@localhost",
             mail_worker=_bool(env, "MAIL_WORKER", True),
+            mail_retry_seconds=_int(env, "MAIL_RETRY_SECONDS", 30, minimum=1),
+            # Trying the portal (embedded database or demo) with no mail server: a loopback
+            # SMTP server takes the mail, and the therapist reads it on the Sent mail page.
+            local_mail=not env.get("SMTP_HOST") and (not env.get("DATABASE_URL")
+                                                      or _bool(env, "PORTAL_DEMO", False)),
+            events_retention_days=_int(env, "EVENTS_RETENTION_DAYS", 30, minimum=1),
             forwarded_allow_ips=env.get("FORWARDED_ALLOW_IPS") or "127.0.0.1",
         )
 

@@ -4,24 +4,22 @@ from __future__ import annotations
 import asyncio
 import email
 import itertools
+import os
 import re
-import socket
+import sys
+import time
 import threading
 from dataclasses import dataclass, field
 from email.message import Message
+from pathlib import Path
 
 import httpx
 import uvicorn
 from aiosmtpd.controller import Controller
 
 from server.app import create_app
+from server.local_mail import free_port
 from server.settings import Settings
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -54,6 +52,9 @@ def start_smtp(mailbox: Mailbox) -> Controller:
     controller.start()
     return controller
 
+ROOT = Path(__file__).resolve().parent.parent
+PORTAL = Path(sys.executable).parent / "portal"
+
 
 def text_of(message: Message) -> str:
     for part in message.walk():
@@ -66,6 +67,35 @@ def link_in(message: Message) -> str:
     found = re.search(r"https?://\S+", text_of(message))
     assert found, "no link in the mail"
     return found.group(0)
+
+
+async def start_portal(database_url: str, *args: str) -> tuple[asyncio.subprocess.Process, str]:
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "PORT": str(port), "MAIL_WORKER": "false"}
+    env.pop("PORTAL_DEMO", None)
+    process = await asyncio.create_subprocess_exec(
+        str(PORTAL), "run", *args, cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    return process, f"http://127.0.0.1:{port}"
+
+
+async def wait_until_serving(url: str, within: float = 60) -> float:
+    started = time.monotonic()
+    async with httpx.AsyncClient(base_url=url) as http:
+        while time.monotonic() - started < within:
+            try:
+                if (await http.get("/")).status_code == 200:
+                    return time.monotonic() - started
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.2)
+    raise AssertionError(f"{url} did not serve the Welcome page within {within} s")
+
+
+async def stop(process: asyncio.subprocess.Process) -> str:
+    process.terminate()
+    output, _ = await asyncio.wait_for(process.communicate(), 30)
+    return output.decode()
 
 
 class RunningPortal:
@@ -123,3 +153,43 @@ def assert_error(response: httpx.Response, status: int, code: str | None = None,
     if field is not None:
         assert error["field"] == field, error
     return error
+
+
+async def open_socket(base_url: str, client: httpx.AsyncClient, last_id: int | None = None,
+                      origin: str | None = None):
+    """A WebSocket to /ws with the client's session cookie, as a browser on that page opens."""
+    import websockets
+
+    from server.auth.sessions import COOKIE
+
+    url = base_url.replace("http://", "ws://") + "/ws"
+    if last_id is not None:
+        url += f"?last_id={last_id}"
+    headers = {"Origin": origin or base_url}
+    cookie = client.cookies.get(COOKIE)
+    if cookie:
+        headers["Cookie"] = f"{COOKIE}={cookie}"
+    return await websockets.connect(url, additional_headers=headers, compression=None)
+
+
+async def next_message(socket, kind: str | None = None, timeout: float = 10) -> dict:
+    """The next JSON message (of `kind`, skipping others) within `timeout` seconds."""
+    import json
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        remaining = deadline - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            raise AssertionError(f"no {kind or 'message'} within {timeout} s")
+        message = json.loads(await asyncio.wait_for(socket.recv(), remaining))
+        if kind is None or message.get("type") == kind:
+            return message
+
+
+async def nothing_more(socket, wait: float = 0.5) -> None:
+    """Assert no event arrives within `wait` seconds."""
+    try:
+        message = await asyncio.wait_for(socket.recv(), wait)
+    except TimeoutError:
+        return
+    raise AssertionError(f"unexpected message: {message}")

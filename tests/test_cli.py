@@ -3,46 +3,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
-import time
-from pathlib import Path
 
 import asyncpg
 import httpx
 
-from tests.support import free_port
-
-ROOT = Path(__file__).resolve().parent.parent
-PORTAL = Path(sys.executable).parent / "portal"
-
-
-async def start_portal(database_url: str, *args: str) -> tuple[asyncio.subprocess.Process, str]:
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "PORT": str(port), "MAIL_WORKER": "false"}
-    env.pop("PORTAL_DEMO", None)
-    process = await asyncio.create_subprocess_exec(
-        str(PORTAL), "run", *args, cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-    return process, f"http://127.0.0.1:{port}"
-
-
-async def wait_until_serving(url: str, within: float = 60) -> float:
-    started = time.monotonic()
-    async with httpx.AsyncClient(base_url=url) as http:
-        while time.monotonic() - started < within:
-            try:
-                if (await http.get("/")).status_code == 200:
-                    return time.monotonic() - started
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)
-    raise AssertionError(f"{url} did not serve the Welcome page within {within} s")
-
-
-async def stop(process: asyncio.subprocess.Process) -> str:
-    process.terminate()
-    output, _ = await asyncio.wait_for(process.communicate(), 30)
-    return output.decode()
+from tests.support import PORTAL, start_portal, stop, wait_until_serving
 
 
 async def test_portal_run_demo_serves_and_the_demo_client_logs_in(new_database):

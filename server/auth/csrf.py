@@ -4,7 +4,7 @@ from __future__ import annotations
 import hmac
 from urllib.parse import urlsplit
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
 from server.auth.principal import Principal
 from server.errors import ApiError
@@ -14,7 +14,7 @@ HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def check_origin(request: Request, settings: Settings) -> None:
+def check_origin(request: HTTPConnection, settings: Settings) -> None:
     """Refuse a browser request sent from another site.
 
     Browsers send Origin on every cross-site POST/PUT/DELETE; clients that are not browsers
@@ -22,7 +22,8 @@ def check_origin(request: Request, settings: Settings) -> None:
     """
     origin = request.headers.get("origin")
     if origin is not None:
-        own = f"{request.url.scheme}://{request.headers.get('host', '')}"
+        scheme = {"ws": "http", "wss": "https"}.get(request.url.scheme, request.url.scheme)
+        own = f"{scheme}://{request.headers.get('host', '')}"
         if origin.rstrip("/") not in {settings.public_origin, own}:
             raise ApiError(403, "csrf_failed", "This request came from another site.")
         return

@@ -5,7 +5,7 @@ import hashlib
 import secrets
 
 import asyncpg
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
 from server.auth.principal import Division, Principal
@@ -49,29 +49,35 @@ def clear_cookie(response: Response, settings: Settings) -> None:
                            secure=settings.secure_cookies)
 
 
-async def load(pool: asyncpg.Pool, request: Request, settings: Settings) -> Principal | None:
-    """The caller's live session, touched so that the idle timeout restarts; None if none."""
+async def load(pool: asyncpg.Pool, request: HTTPConnection, settings: Settings,
+               touch: bool = True) -> Principal | None:
+    """The caller's live session, or None.
+
+    A request by the person (`touch`) restarts the idle timeout; the socket's heartbeat does
+    not, so an open tab nobody uses still times out.
+    """
     token = request.cookies.get(COOKIE)
     if not token:
         return None
     async with pool.acquire() as conn:
-        return await load_token(conn, token, settings)
+        return await load_token(conn, token, settings, touch)
 
 
-async def load_token(conn: asyncpg.Connection, token: str,
-                     settings: Settings) -> Principal | None:
+_LIVE = """s.token_hash = $1 AND u.id = s.user_id AND u.active AND s.expires_at > now()
+           AND s.last_seen_at > now() - make_interval(mins => $2)"""
+_COLUMNS = "s.token_hash, s.csrf_token, s.division_id, u.id AS user_id, u.email, u.name, u.role"
+
+
+async def load_token(conn: asyncpg.Connection, token: str, settings: Settings,
+                     touch: bool = True) -> Principal | None:
     if len(token) > 100:
         return None
-    row = await conn.fetchrow(
-        """UPDATE web_sessions s SET last_seen_at = now()
-           FROM users u
-           WHERE s.token_hash = $1 AND u.id = s.user_id AND u.active
-             AND s.expires_at > now()
-             AND s.last_seen_at > now() - make_interval(mins => $2)
-           RETURNING s.token_hash, s.csrf_token, s.division_id,
-                     u.id AS user_id, u.email, u.name, u.role""",
-        token_hash(token), settings.session_idle_minutes,
-    )
+    if touch:
+        query = (f"UPDATE web_sessions s SET last_seen_at = now() FROM users u "
+                 f"WHERE {_LIVE} RETURNING {_COLUMNS}")
+    else:
+        query = f"SELECT {_COLUMNS} FROM web_sessions s, users u WHERE {_LIVE}"
+    row = await conn.fetchrow(query, token_hash(token), settings.session_idle_minutes)
     if row is None:
         return None
     divisions = await user_divisions(conn, row["user_id"])
