@@ -73,20 +73,53 @@ class OutboxWorker:
                    WHERE id IN (SELECT id FROM outbox
                                 WHERE sent_at IS NULL AND failed_at IS NULL
                                   AND next_attempt_at <= now()
-                                ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+                                ORDER BY next_attempt_at, id
+                                LIMIT $1 FOR UPDATE SKIP LOCKED)
                    RETURNING id, to_addr, subject, text_body, html_body, attempts, message_id""",
                 batch, CLAIM_SECONDS,
             )
 
     async def send_due(self) -> int:
+        """Send one batch of due mail over one SMTP connection; the number of rows tried."""
         if not self.settings.smtp_host:
             return 0
         rows = await self.claim()
-        for row in rows:
-            await self.send_one(row)
+        if not rows:
+            return 0
+        settings = self.settings
+        smtp = aiosmtplib.SMTP(hostname=settings.smtp_host, port=settings.smtp_port, timeout=30,
+                               start_tls=settings.smtp_starttls or None)
+        try:
+            await smtp.connect()
+            if settings.smtp_username:
+                await smtp.login(settings.smtp_username, settings.smtp_password or "")
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            for row in rows:
+                await self._failed(row, str(exc) or type(exc).__name__, permanent=False)
+            return len(rows)
+        try:
+            for index, row in enumerate(rows):
+                try:
+                    await smtp.send_message(self.message(row))
+                except aiosmtplib.SMTPResponseException as exc:
+                    await self._failed(row, f"{exc.code} {exc.message}", 500 <= exc.code < 600)
+                    continue
+                except (aiosmtplib.SMTPException, OSError) as exc:
+                    # The connection is gone: this row and the rest wait for the next pass.
+                    for unsent in rows[index:]:
+                        await self._failed(unsent, str(exc) or type(exc).__name__, False)
+                    break
+                async with self.pool.acquire() as conn:
+                    await conn.execute("UPDATE outbox SET sent_at = now(), last_error = NULL "
+                                       "WHERE id = $1", row["id"])
+        finally:
+            try:
+                await smtp.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                pass
         return len(rows)
 
-    async def send_one(self, row: asyncpg.Record) -> None:
+    def message(self, row: asyncpg.Record) -> EmailMessage:
         message = EmailMessage()
         message["From"] = self.settings.mail_from
         message["To"] = row["to_addr"]
@@ -95,22 +128,7 @@ class OutboxWorker:
         message.set_content(row["text_body"])
         if row["html_body"]:
             message.add_alternative(row["html_body"], subtype="html")
-        try:
-            await aiosmtplib.send(
-                message, hostname=self.settings.smtp_host, port=self.settings.smtp_port,
-                username=self.settings.smtp_username, password=self.settings.smtp_password,
-                start_tls=self.settings.smtp_starttls or None, timeout=30,
-            )
-        except aiosmtplib.SMTPResponseException as exc:
-            permanent = 500 <= exc.code < 600
-            await self._failed(row, f"{exc.code} {exc.message}", permanent)
-            return
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            await self._failed(row, str(exc) or type(exc).__name__, permanent=False)
-            return
-        async with self.pool.acquire() as conn:
-            await conn.execute("UPDATE outbox SET sent_at = now(), last_error = NULL "
-                               "WHERE id = $1", row["id"])
+        return message
 
     async def _failed(self, row: asyncpg.Record, error: str, permanent: bool) -> None:
         permanent = permanent or row["attempts"] >= MAX_ATTEMPTS
