@@ -143,3 +143,14 @@ class OutboxWorker:
             )
         log.warning("mail %s to %s failed (%s): %s", row["id"], row["to_addr"],
                     "permanent" if permanent else "will retry", error)
+
+
+async def recent(conn: asyncpg.Connection | asyncpg.Pool, limit: int = 100) -> list[dict]:
+    """The newest outbox rows with their state, for the therapist's Sent mail page."""
+    rows = await conn.fetch(
+        """SELECT id, to_addr, subject, text_body, created_at, sent_at, failed_at, attempts,
+                  last_error,
+                  CASE WHEN sent_at IS NOT NULL THEN 'sent'
+                       WHEN failed_at IS NOT NULL THEN 'failed' ELSE 'waiting' END AS state
+           FROM outbox ORDER BY id DESC LIMIT $1""", limit)
+    return [dict(r) for r in rows]

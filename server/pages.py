@@ -14,7 +14,7 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from scheduling import time_off
-from server import accounts, audit, practice
+from server import accounts, audit, events, mail, practice
 from server.auth import sessions, tokens
 from server.auth.csrf import url_is_local
 from server.auth.principal import Principal
@@ -42,7 +42,7 @@ CLIENT_NAV = [("home", "Home"), ("calendar", "Calendar"), ("messages", "Messages
               ("journal", "Journal")]
 THERAPIST_NAV = [("dashboard", "Dashboard"), ("calendar", "Calendar"),
                  ("messages", "Messages"), ("clients", "Clients"), ("billing", "Billing"),
-                 ("practice", "Practice"), ("audit", "Audit log")]
+                 ("practice", "Practice"), ("sent-mail", "Sent mail"), ("audit", "Audit log")]
 COMING_SOON = {
     "calendar": "Calendar",
     "messages": "Messages",
@@ -55,13 +55,17 @@ COMING_SOON = {
 
 async def render(request: Request, template: str, principal: Principal | None = None,
                  status: int = 200, **context: Any) -> Response:
-    details = await practice.get(request.app.state.pool)
+    pool = request.app.state.pool
+    details = await practice.get(pool)
     nav = None
+    last_event_id = 0
     if principal is not None:
         nav = THERAPIST_NAV if principal.is_therapist else CLIENT_NAV
+        # The page's socket resumes from here, so nothing after this render is missed.
+        last_event_id = await events.latest_id(pool)
     return templates.TemplateResponse(
         request, template,
-        {"practice": details, "me": principal, "nav": nav,
+        {"practice": details, "me": principal, "nav": nav, "last_event_id": last_event_id,
          "csrf_token": principal.csrf_token if principal else "", **context},
         status_code=status,
     )
@@ -165,6 +169,12 @@ async def practice_settings(request: Request, me: Principal) -> Response:
                         time_off=await time_off.upcoming_for(request.app.state.pool, me.user_id))
 
 
+@portal_page("therapist")
+async def sent_mail(request: Request, me: Principal) -> Response:
+    return await render(request, "portal/sent_mail.html", me,
+                        mails=await mail.recent(request.app.state.pool))
+
+
 @portal_page()
 async def audit_page(request: Request, me: Principal) -> Response:
     entries = await audit.entries(request.app.state.pool, me, limit=200)
@@ -191,6 +201,7 @@ def routes() -> list[Route]:
         Route("/dashboard", dashboard),
         Route("/clients", clients),
         Route("/practice", practice_settings),
+        Route("/sent-mail", sent_mail),
         Route("/audit", audit_page),
         *[Route(f"/{slug}", coming_soon(slug, title)) for slug, title in COMING_SOON.items()],
     ]

@@ -11,7 +11,7 @@ from aiosmtpd.controller import Controller
 from server import db, mail
 from server.local_mail import free_port
 from server.settings import Settings
-from tests.support import Mailbox
+from tests.support import Mailbox, log_in
 
 
 @pytest_asyncio.fixture
@@ -133,3 +133,18 @@ async def test_mail_carries_a_link_and_no_more(client, make_user, mailbox):
     assert message["Message-ID"] and message["From"] == "portal@example.test"
     kinds = {part.get_content_type() for part in message.walk()}
     assert {"text/plain", "text/html"} <= kinds
+
+
+async def test_the_therapist_reads_sent_mail_and_a_client_cannot(client, make_user, mailbox):
+    someone = await make_user()
+    await client.post("/api/password-reset", json={"email": someone["email"]})
+    await mailbox.wait_for(someone["email"])
+    therapist = await make_user("therapist")
+    await log_in(client, therapist["email"], therapist["password"])
+    page = await client.get("/sent-mail")
+    assert page.status_code == 200
+    assert f"to {someone['email']}" in page.text and "Reset your portal password" in page.text
+    await client.delete("/api/session")
+    await log_in(client, someone["email"], someone["password"])
+    response = await client.get("/sent-mail", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/home"
