@@ -4,19 +4,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from types import ModuleType
 from typing import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scheduling import time_off
 from server import (accounts, audit, db, demo, housekeeping, local_mail, mail, pages, practice,
-                    ws)
+                    rendering, ws)
 from server.api import Api
 from server.hub import Hub
 from server.errors import ApiError, error_response, handle_api_error, handle_http_error
@@ -59,18 +60,30 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+# Each area brings its API (`api`) and, when it has pages, `page_routes()`.
+AREAS: list[ModuleType] = [accounts, practice, audit, time_off]
+
+
 def build_api() -> Api:
     api = Api()
-    for area in (accounts.api, practice.api, audit.api, time_off.api):
-        api.include(area)
+    for area in AREAS:
+        api.include(area.api)
     return api
+
+
+def page_routes() -> list[BaseRoute]:
+    found: list[BaseRoute] = list(pages.routes())
+    for area in AREAS:
+        if hasattr(area, "page_routes"):
+            found += area.page_routes()
+    return found + pages.placeholder_routes()
 
 
 async def handle_server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     if request.url.path.startswith("/api/"):
         return error_response(500, "server_error", "Something went wrong on our side.")
-    return pages.error_page(request, 500)
+    return rendering.error_page(request, 500)
 
 
 async def open_database(settings: Settings) -> str:
@@ -128,7 +141,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", health),
             WebSocketRoute("/ws", ws.endpoint),
             *api.routes(),
-            *pages.routes(),
+            *page_routes(),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
         exception_handlers={

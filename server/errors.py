@@ -51,7 +51,7 @@ _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
 async def handle_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if not request.url.path.startswith("/api/"):
-        from server.pages import error_page  # pages render errors for people
+        from server.rendering import error_page  # pages render errors for people
 
         return error_page(request, exc.status_code)
     code = _HTTP_CODES.get(exc.status_code, "error")
