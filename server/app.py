@@ -15,7 +15,8 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from scheduling import time_off
+from scheduling import availability, booking, calendar, changes, time_off
+from scheduling import pages as scheduling_pages, rules as scheduling_rules
 from server import (accounts, audit, db, demo, housekeeping, local_mail, mail, pages, practice,
                     rendering, ws)
 from server.api import Api
@@ -61,13 +62,15 @@ class SecurityHeaders:
 
 
 # Each area brings its API (`api`) and, when it has pages, `page_routes()`.
-AREAS: list[ModuleType] = [accounts, practice, audit, time_off]
+AREAS: list[ModuleType] = [accounts, practice, audit, time_off, scheduling_rules, availability,
+                           booking, changes, calendar, scheduling_pages]
 
 
 def build_api() -> Api:
     api = Api()
     for area in AREAS:
-        api.include(area.api)
+        if hasattr(area, "api"):
+            api.include(area.api)
     return api
 
 

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from scheduling import time_off
+from scheduling import calendar, time_off
 from server import accounts, audit, mail
 from server.auth import tokens
 from server.auth.csrf import url_is_local
@@ -57,7 +57,8 @@ async def set_password(request: Request) -> Response:
 
 @portal_page("client")
 async def home(request: Request, me: Principal) -> Response:
-    return await render(request, "portal/home.html", me)
+    upcoming = await calendar.list_for(request.app.state.pool, me.user_id, False, None)
+    return await render(request, "portal/home.html", me, upcoming=upcoming)
 
 
 @portal_page("therapist")

@@ -20,10 +20,16 @@ from web import TEMPLATES_DIR
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 
 
-def long_date(iso_day: str) -> str:
+def long_date(day: str | date) -> str:
     """'2026-12-14' as 'Monday, December 14, 2026'."""
-    day = date.fromisoformat(iso_day)
+    if isinstance(day, str):
+        day = date.fromisoformat(day[:10])
     return f"{day:%A, %B} {day.day}, {day.year}"
+
+
+def clock(iso: str) -> str:
+    """The wall-clock time of an ISO moment, as '9:30 AM'."""
+    return datetime.fromisoformat(iso).strftime("%-I:%M %p")
 
 
 def local_datetime(iso: str, zone: str) -> str:
@@ -33,6 +39,7 @@ def local_datetime(iso: str, zone: str) -> str:
 
 templates.env.filters["longdate"] = long_date
 templates.env.filters["datetime"] = local_datetime
+templates.env.filters["clock"] = clock
 
 CLIENT_NAV = [("home", "Home"), ("calendar", "Calendar"), ("messages", "Messages"),
               ("billing", "Billing"), ("notes", "Notes"), ("files", "Files"),

@@ -193,3 +193,21 @@ async def nothing_more(socket, wait: float = 0.5) -> None:
     except TimeoutError:
         return
     raise AssertionError(f"unexpected message: {message}")
+
+
+async def session_client(conn, base_url: str, user_id: int) -> httpx.AsyncClient:
+    """An HTTP client already logged in as `user_id`: the session row is written directly,
+    for tests that need many accounts at once (argon2 would dominate the run)."""
+    import hashlib
+    import secrets
+
+    from server.auth.sessions import COOKIE
+
+    token, csrf_token = secrets.token_urlsafe(32), secrets.token_urlsafe(16)
+    await conn.execute(
+        "INSERT INTO web_sessions (token_hash, user_id, csrf_token, expires_at, division_id) "
+        "VALUES ($1, $2, $3, now() + interval '1 hour', "
+        "(SELECT min(division_id) FROM memberships WHERE user_id = $2))",
+        hashlib.sha256(token.encode()).digest(), user_id, csrf_token)
+    return httpx.AsyncClient(base_url=base_url, cookies={COOKIE: token}, timeout=60,
+                             headers={"X-CSRF-Token": csrf_token})

@@ -65,3 +65,10 @@ CREATE INDEX appointments_client ON appointments (client_id, starts_at);
 CREATE INDEX appointments_clinician ON appointments (clinician_id, starts_at);
 CREATE INDEX appointments_reminder ON appointments (starts_at)
     WHERE status = 'booked' AND reminder_sent_at IS NULL;
+
+-- A private calendar feed URL per user; resetting it replaces the token.
+CREATE TABLE calendar_feeds (
+    user_id     bigint PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    token_hash  bytea NOT NULL UNIQUE,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);

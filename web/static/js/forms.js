@@ -2,8 +2,9 @@
 //   data-method      HTTP method (POST by default)
 //   data-redirect    go here on success;  data-reload: reload on success
 //   data-success     text shown in .form-success on success (else the API's "message")
-// Field conversions: data-json="int" | "int[]" | "bool"; names like "a.0.b" build nested
-// objects and lists (rows left blank are dropped).
+// Field conversions: data-json="int" | "int[]" | "bool" | "str[]" | "moment" (a
+// datetime-local input sent as an ISO instant in the browser's zone); names like "a.0.b"
+// build nested objects and lists (rows left blank are dropped).
 import { api } from "./api.js";
 
 function setPath(target, path, value) {
@@ -37,13 +38,17 @@ export function formBody(form) {
     if (!el.name || el.disabled || el.type === "submit") continue;
     const kind = el.dataset.json;
     if (kind === "bool") { setPath(body, el.name, el.checked); continue; }
-    if (kind === "int[]") {
+    if (kind === "int[]" || kind === "str[]") {
       body[el.name] ??= [];
-      if (el.checked) body[el.name].push(Number(el.value));
+      if (el.checked) body[el.name].push(kind === "int[]" ? Number(el.value) : el.value);
+      continue;
+    }
+    if (kind === "moment") {
+      setPath(body, el.name, el.value ? new Date(el.value).toISOString() : "");
       continue;
     }
     if ((el.type === "checkbox" || el.type === "radio") && !el.checked) continue;
-    const value = kind === "int" ? Number(el.value) : el.value;
+    const value = kind === "int" && el.value !== "" ? Number(el.value) : el.value;
     setPath(body, el.name, value);
   }
   return compact(body);
@@ -94,4 +99,19 @@ document.addEventListener("submit", (event) => {
 
 document.addEventListener("change", (event) => {
   if (event.target.matches("[data-autosubmit]")) submit(event.target.form);
+});
+
+// Two-step actions: a button with data-reveal="ID" shows the element ID and hides the
+// buttons outside it that reveal it; a button inside ID hides it again. Nothing is sent
+// until the revealed form is submitted, so leaving the page in between changes nothing.
+document.addEventListener("click", (event) => {
+  const trigger = event.target.closest("[data-reveal]");
+  if (!trigger) return;
+  const target = document.getElementById(trigger.dataset.reveal);
+  if (!target) return;
+  target.hidden = !target.hidden;
+  document.querySelectorAll(`[data-reveal="${target.id}"]`).forEach((button) => {
+    if (!target.contains(button)) button.hidden = !target.hidden;
+  });
+  if (!target.hidden) target.querySelector("button, input, select")?.focus();
 });
