@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from scheduling import availability, booking, calendar, changes, time_off
+from scheduling import availability, booking, calendar, changes, reminders, time_off
 from scheduling import pages as scheduling_pages, rules as scheduling_rules
 from server import (accounts, audit, db, demo, housekeeping, local_mail, mail, pages, practice,
                     rendering, ws)
@@ -120,6 +120,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.hub = Hub(pool, url)
         await app.state.hub.start()
         tasks = [asyncio.create_task(housekeeping.run(pool, settings))]
+        tasks.append(asyncio.create_task(reminders.run(pool, settings)))
         smtp = None
         if settings.mail_worker:
             if settings.local_mail and not settings.smtp_host:

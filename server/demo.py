@@ -1,7 +1,7 @@
 """The demo practice, seeded on first start in demo mode only (`portal run --demo`)."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
 import asyncpg
 
@@ -60,4 +60,15 @@ async def seed(conn: asyncpg.Connection, today: date | None = None) -> bool:
             "VALUES ($1, $2, $3, $4, true)",
             ids[THERAPIST[0]], starts, ends,
             "Out of the office for a training. Messages are answered when I return.")
+        # Video and phone on weekdays; the office on Tuesday and Thursday, AM and PM blocks.
+        both = sorted(divisions.values())
+        windows = [(day, "09:00", "17:00", ["phone", "video"]) for day in (0, 2, 4)]
+        windows += [(day, start, end, ["office"]) for day in (1, 3)
+                    for start, end in (("09:00", "12:00"), ("13:00", "17:00"))]
+        for weekday, start, end, types in windows:
+            await conn.execute(
+                "INSERT INTO availability (clinician_id, weekday, starts, ends, session_types, "
+                "division_ids) VALUES ($1, $2, $3, $4, $5, $6)",
+                ids[THERAPIST[0]], weekday, time.fromisoformat(start), time.fromisoformat(end),
+                types, both)
     return True
