@@ -1,0 +1,88 @@
+"""The Calendar on a phone: book, two-step cancel, and out-of-office notes inside the days."""
+from __future__ import annotations
+
+from playwright.async_api import expect
+
+from scheduling.time_off import day_bounds
+from tests.conftest import PHONE
+from tests.scheduling.conftest import ZONE, local
+
+
+async def log_in(page, user) -> None:
+    await page.goto("/login")
+    await page.get_by_label("Email").fill(user["email"])
+    await page.get_by_label("Password").fill(user["password"])
+    await page.get_by_role("button", name="Log In").click()
+    await page.wait_for_url("**/home")
+
+
+async def test_book_cancel_in_two_steps_and_see_time_off(browser, portal, clinic, conn):
+    client, _ = await clinic.new_client(name="Pat Phone")
+    away_day = local(5, 0).date()
+    starts, ends = day_bounds(away_day, away_day, ZONE)
+    await conn.execute(
+        "INSERT INTO time_off (clinician_id, starts_at, ends_at, note, public) "
+        "VALUES ($1, $2, $3, 'At a training, back Monday', true)",
+        clinic.therapist["id"], starts, ends)
+    context = await browser.new_context(**PHONE, base_url=portal.url)
+    page = await context.new_page()
+    try:
+        await log_in(page, client)
+        await page.get_by_role("link", name="Calendar", exact=True).click()
+        await page.get_by_label("Session Type").select_option("video")
+        await page.get_by_label("Session Length").select_option("60")
+        # the out-of-office day is inside the calendar, with its note and no times
+        away = page.locator(f'[data-day="{away_day.isoformat()}"]')
+        await expect(away.locator(".time-off-note")).to_have_text(
+            "Out of office: At a training, back Monday")
+        await expect(away.locator("button.time")).to_have_count(0)
+
+        first_time = page.locator("button.time").first
+        await expect(first_time).to_be_visible()
+        await first_time.click()
+        await expect(page.locator("#confirm-text")).to_contain_text("60-minute video session")
+        await page.get_by_role("button", name="Book", exact=True).click()
+        await page.wait_for_url("**/sessions/*")
+        appointment_id = int(page.url.rsplit("/", 1)[1])
+        await expect(page.get_by_role("heading", name="Video session")).to_be_visible()
+        await expect(page.get_by_role("link", name="Start Video Session")).to_be_visible()
+
+        # step one of two, then the page is closed: still booked
+        await page.get_by_role("button", name="Cancel", exact=True).click()
+        await expect(page.get_by_role("button", name="Yes, cancel the session")).to_be_visible()
+        await page.close()
+        assert await conn.fetchval("SELECT status FROM appointments WHERE id = $1",
+                                   appointment_id) == "booked"
+
+        page = await context.new_page()
+        await page.goto(f"/sessions/{appointment_id}")
+        await page.get_by_role("button", name="Cancel", exact=True).click()
+        await page.get_by_role("button", name="Keep it").click()
+        await expect(page.get_by_role("button", name="Yes, cancel the session")).to_be_hidden()
+        await page.get_by_role("button", name="Cancel", exact=True).click()
+        await page.get_by_role("button", name="Yes, cancel the session").click()
+        await expect(page.locator(".status")).to_have_text("cancelled")
+        assert await conn.fetchval("SELECT status FROM appointments WHERE id = $1",
+                                   appointment_id) == "cancelled"
+        await page.goto("/home")
+        await expect(page.get_by_text("No upcoming sessions.")).to_be_visible()
+    finally:
+        await context.close()
+
+
+async def test_nothing_open_says_why_and_offers_the_wait_list(browser, portal, clinic, conn):
+    client, _ = await clinic.new_client()
+    await conn.execute("DELETE FROM availability WHERE clinician_id = $1",
+                       clinic.therapist["id"])
+    context = await browser.new_context(**PHONE, base_url=portal.url)
+    page = await context.new_page()
+    try:
+        await log_in(page, client)
+        await page.goto("/calendar")
+        await page.get_by_label("Session Type").select_option("office")
+        await expect(page.get_by_text("No office sessions are offered in your division.")) \
+            .to_be_visible()
+        await expect(page.get_by_role("link", name="Wait List")).to_have_attribute(
+            "href", "/waitlist?session_type=office&length=60")
+    finally:
+        await context.close()
