@@ -2,11 +2,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated, Literal
 from datetime import datetime, timedelta
 
 import asyncpg
+from pydantic import AfterValidator
 
 SESSION_TYPES = ("phone", "video", "office")
+LENGTHS = (15, 30, 45, 60)
+SessionType = Literal["phone", "video", "office"]
+
+
+def _known_length(value: int) -> int:
+    if value not in LENGTHS:
+        raise ValueError("Session Length is 15, 30, 45 or 60 minutes")
+    return value
+
+
+# an int, not a Literal, so that "60" from a query string is accepted
+Length = Annotated[int, AfterValidator(_known_length)]
 LIVE_STATUSES = ("booked", "attended", "no_show")  # statuses that hold the clinician's time
 
 

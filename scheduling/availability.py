@@ -6,8 +6,8 @@ from datetime import time
 import asyncpg
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from scheduling import openings, schedule
 from scheduling.appointments import SESSION_TYPES
-from scheduling.slots import Window
 from server.api import Api, Call
 from server.errors import ApiError, NotFound
 
@@ -43,32 +43,10 @@ def as_json(row: asyncpg.Record) -> dict:
             "division_ids": list(row["division_ids"])}
 
 
-async def rows_for(conn: asyncpg.Connection | asyncpg.Pool,
-                   clinician_id: int) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        "SELECT * FROM availability WHERE clinician_id = $1 ORDER BY weekday, starts",
-        clinician_id)
-
-
-async def windows_for(conn: asyncpg.Connection | asyncpg.Pool,
-                      clinician_id: int) -> list[Window]:
-    return [Window(r["weekday"], r["starts"], r["ends"], frozenset(r["session_types"]),
-                   frozenset(r["division_ids"])) for r in await rows_for(conn, clinician_id)]
-
-
-async def clinicians_for(conn: asyncpg.Connection | asyncpg.Pool, division_id: int,
-                         session_type: str | None = None) -> list[int]:
-    """Clinicians with any window for this division (and session type)."""
-    return [r["clinician_id"] for r in await conn.fetch(
-        """SELECT DISTINCT clinician_id FROM availability
-           WHERE $1 = ANY(division_ids) AND ($2::text IS NULL OR $2 = ANY(session_types))
-           ORDER BY clinician_id""", division_id, session_type)]
-
-
 @api.route("GET", "/api/availability", auth="therapist")
 async def list_windows(call: Call) -> dict:
     """The therapist's weekly windows."""
-    return {"windows": [as_json(r) for r in await rows_for(call.pool, call.user.user_id)]}
+    return {"windows": [as_json(r) for r in await schedule.rows_for(call.pool, call.user.user_id)]}
 
 
 @api.route("POST", "/api/availability", auth="therapist", body=WindowIn, status=201)
@@ -77,13 +55,14 @@ async def add_window(call: Call) -> dict:
     window: WindowIn = call.body
     if not all(call.user.in_division(d) for d in window.division_ids):
         raise ApiError(422, "invalid", "Choose divisions you work in.", field="division_ids")
-    async with call.pool.acquire() as conn:
+    async with call.pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(
             """INSERT INTO availability (clinician_id, weekday, starts, ends, session_types,
                                          division_ids)
                VALUES ($1, $2, $3, $4, $5, $6) RETURNING *""",
             call.user.user_id, window.weekday, window.starts, window.ends,
             window.session_types, sorted(set(window.division_ids)))
+        await openings.whole_window(conn, call.user.user_id, call.settings.public_url)
     return as_json(row)
 
 

@@ -2,33 +2,21 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Annotated, AsyncIterator, Literal
+from datetime import datetime, timedelta
+from typing import AsyncIterator
 
 import asyncpg
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
-from scheduling import availability, rules as booking_rules, slots
-from scheduling import appointments
-from scheduling.appointments import LIVE_STATUSES
+from scheduling import appointments, rules as booking_rules, slots, waitlist
+from scheduling.appointments import Length, SessionType
+from scheduling.schedule import clinicians_for, load_schedule, utcnow, when_text
 from server import audit, events, practice
 from server.api import Api, Call, parse_query
 from server.errors import ApiError, NotFound
 
 api = Api()
-SessionType = Literal["phone", "video", "office"]
-LENGTHS = (15, 30, 45, 60)
 
-
-def _known_length(value: int) -> int:
-    if value not in LENGTHS:
-        raise ValueError("Session Length is 15, 30, 45 or 60 minutes")
-    return value
-
-
-# an int, not a Literal, so that "60" from a query string is accepted
-Length = Annotated[int, AfterValidator(_known_length)]
 
 REASONS = {
     "no_hours": "No {type} sessions are offered in your division.",
@@ -39,34 +27,6 @@ REASONS = {
     "same_day": "Same-day {type} sessions are not offered.",
     "outside_hours": "That time is not one of the offered times.",
 }
-
-
-@dataclass
-class Schedule:
-    """What one clinician's slot search needs, read from the database."""
-
-    clinician_id: int
-    windows: list[slots.Window]
-    busy: list[slots.Interval]
-    time_off: list[slots.Interval]
-
-
-async def load_schedule(conn: asyncpg.Connection | asyncpg.Pool, clinician_id: int,
-                        since: datetime, until: datetime,
-                        ignore_appointment: int | None = None) -> Schedule:
-    busy = await conn.fetch(
-        """SELECT starts_at, blocked_until FROM appointments
-           WHERE clinician_id = $1 AND status = ANY($2::text[]) AND blocked_until > $3
-             AND starts_at < $4 AND id IS DISTINCT FROM $5""",
-        clinician_id, list(LIVE_STATUSES), since, until, ignore_appointment)
-    away = await conn.fetch(
-        """SELECT starts_at, ends_at, note, public FROM time_off
-           WHERE clinician_id = $1 AND ends_at > $2 AND starts_at < $3""",
-        clinician_id, since, until)
-    return Schedule(
-        clinician_id, await availability.windows_for(conn, clinician_id),
-        [slots.Interval(r["starts_at"], r["blocked_until"]) for r in busy],
-        [slots.Interval(r["starts_at"], r["ends_at"], r["note"], r["public"]) for r in away])
 
 
 def explain(reason: str, session_type: str, rules: booking_rules.BookingRules) -> dict:
@@ -81,10 +41,6 @@ class SlotQuery(BaseModel):
     length: Length
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 async def open_slots(conn: asyncpg.Connection | asyncpg.Pool, division_id: int,
                      session_type: str, length: int, now: datetime,
                      rules: booking_rules.BookingRules) -> tuple[list[dict], dict[str, int]]:
@@ -93,7 +49,7 @@ async def open_slots(conn: asyncpg.Connection | asyncpg.Pool, division_id: int,
     until = now + timedelta(days=rules.window_days, hours=2)
     found: dict[datetime, dict] = {}
     excluded: dict[str, int] = {}
-    clinicians = await availability.clinicians_for(conn, division_id, session_type)
+    clinicians = await clinicians_for(conn, division_id, session_type)
     if not clinicians:
         return [], {"no_hours": 1}
     for clinician_id in clinicians:
@@ -195,11 +151,6 @@ async def describe(conn: asyncpg.Connection | asyncpg.Pool, appointment_id: int,
                                 rules.cancel_cutoff_hours, utcnow(), viewer_is_therapist)
 
 
-def when_text(moment: datetime, zone) -> str:
-    local = moment.astimezone(zone)
-    return f"{local:%A, %B} {local.day} at {local:%-I:%M %p}"
-
-
 async def announce(conn: asyncpg.Connection, appointment_id: int, kind: str, title: str,
                    to: list[int], also: list[int]) -> None:
     """A live notice (toast) to `to`, and a quiet refresh event to `also`."""
@@ -214,7 +165,7 @@ async def announce(conn: asyncpg.Connection, appointment_id: int, kind: str, tit
 async def _choose_clinician(conn: asyncpg.Connection, body: BookingIn, division_id: int,
                             now: datetime, rules: booking_rules.BookingRules, zone) -> int:
     """The first clinician for whom the start is open, or the error naming the broken rule."""
-    clinicians = await availability.clinicians_for(conn, division_id, body.session_type)
+    clinicians = await clinicians_for(conn, division_id, body.session_type)
     if not clinicians:
         raise ApiError(422, "no_hours", explain("no_hours", body.session_type, rules)["message"],
                        field="session_type")
@@ -301,6 +252,8 @@ async def book(call: Call) -> dict:
                 division_id=division_id, session_type=body.session_type, start=body.start,
                 length=body.length, buffer_minutes=rules.buffer_minutes,
                 booked_by=call.user.user_id)
+            await waitlist.satisfied_by_booking(conn, call.user.user_id, division_id,
+                                                body.session_type, body.length)
             await audit.record(conn, call.request, actor_id=call.user.user_id, action="book",
                                record_type="appointment", record_id=appointment_id,
                                subject_user_id=call.user.user_id)
@@ -341,6 +294,8 @@ async def _book_for_client(call: Call, body: BookingIn) -> dict:
                         series_id = appointment_id
                         await conn.execute("UPDATE appointments SET series_id = $1 WHERE id = $1",
                                            appointment_id)
+            await waitlist.satisfied_by_booking(conn, body.client_id, division_id,
+                                                body.session_type, body.length)
             await audit.record(conn, call.request, actor_id=call.user.user_id, action="book",
                                record_type="appointment", record_id=first_id,
                                subject_user_id=body.client_id,

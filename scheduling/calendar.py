@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from scheduling import appointments, availability, booking, rules as booking_rules, time_off
+from scheduling.schedule import rows_for, utcnow
 from server import audit, practice
 from server.api import Api, Call, parse_query
 from server.errors import ApiError
@@ -34,7 +35,7 @@ async def list_for(conn: asyncpg.Connection | asyncpg.Pool, user_id: int, is_the
                    division_id: int | None, when: str = "upcoming", since: datetime | None = None,
                    until: datetime | None = None) -> list[dict]:
     """A user's appointments (a therapist's: in the active division), as JSON."""
-    now = booking.utcnow()
+    now = utcnow()
     details = await practice.get(conn)
     rules = await booking_rules.load(conn)
     who = "a.clinician_id" if is_therapist else "a.client_id"
@@ -80,7 +81,7 @@ async def therapist_calendar(call: Call) -> dict:
         "appointments": await list_for(call.pool, call.user.user_id, True, call.user.division_id,
                                        since=since, until=until),
         "windows": [availability.as_json(r)
-                    for r in await availability.rows_for(call.pool, call.user.user_id)],
+                    for r in await rows_for(call.pool, call.user.user_id)],
         "time_off": await time_off.upcoming_for(call.pool, call.user.user_id),
     }
 
@@ -90,7 +91,7 @@ def ics_event(row: dict, practice_name: str, url: str) -> Event:
     event.add("uid", f"appointment-{row['id']}@portal")
     event.add("dtstart", datetime.fromisoformat(row["start"]))
     event.add("dtend", datetime.fromisoformat(row["end"]))
-    event.add("dtstamp", booking.utcnow())
+    event.add("dtstamp", utcnow())
     # Calendars sync to phones and clouds: say no more than the client would on a sticky note.
     event.add("summary", f"{practice_name}: {row['session_type']} session")
     event.add("location", row["where"])
@@ -148,7 +149,7 @@ async def feed(request: Request) -> Response:
         "WHERE f.token_hash = $1 AND u.active", _feed_hash(token) if len(token) < 100 else b"")
     if user is None:
         raise ApiError(404, "not_found", "This calendar feed does not exist or was reset.")
-    since = booking.utcnow() - timedelta(days=30)
+    since = utcnow() - timedelta(days=30)
     rows = await list_for(pool, user["id"], user["role"] == "therapist", None, since=since,
                           until=since + timedelta(days=400))
     details = await practice.get(pool)

@@ -6,8 +6,9 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel
 
-from scheduling import booking, rules as booking_rules
-from scheduling.appointments import detail
+from scheduling import booking, openings, rules as booking_rules
+from scheduling.appointments import LIVE_STATUSES, detail
+from scheduling.schedule import utcnow, when_text
 from server import audit, practice
 from server.api import Api, Call
 from server.errors import ApiError, NotFound
@@ -37,7 +38,7 @@ async def _own(call: Call, conn, therapist_only: bool = False):
 @api.route("POST", "/api/appointments/{id:int}/cancel", body=CancelIn)
 async def cancel(call: Call) -> dict:
     """Cancel a booked session. Clients may do it online until the cutoff before the start."""
-    now = booking.utcnow()
+    now = utcnow()
     async with call.pool.acquire() as conn:
         row = await _own(call, conn)
         rules = await booking_rules.load(conn)
@@ -61,6 +62,8 @@ async def cancel(call: Call) -> dict:
             await conn.execute(
                 "UPDATE appointments SET status = $2, cancelled_at = now(), cancelled_by = $3 "
                 "WHERE id = $1", row["id"], status, call.user.user_id)
+            await openings.after_freeing(conn, row["clinician_id"], row["starts_at"],
+                                         row["blocked_until"], call.settings.public_url)
             await audit.record(conn, call.request, actor_id=call.user.user_id, action="cancel",
                                record_type="appointment", record_id=row["id"],
                                subject_user_id=row["client_id"])
@@ -69,7 +72,7 @@ async def cancel(call: Call) -> dict:
             await booking.announce(
                 conn, row["id"], "appointment.cancelled",
                 f"{who} cancelled the {row['session_type']} session on "
-                f"{booking.when_text(row['starts_at'], zone)}",
+                f"{when_text(row['starts_at'], zone)}",
                 to=[other], also=[call.user.user_id])
         return await booking.describe(conn, row["id"], call.user.user_id, therapist)
 
@@ -92,13 +95,15 @@ async def move(call: Call) -> dict:
                            blocked_until = $4, reminder_sent_at = NULL WHERE id = $1""",
                     row["id"], start, start + length,
                     start + length + timedelta(minutes=rules.buffer_minutes))
+            await openings.after_freeing(conn, row["clinician_id"], row["starts_at"],
+                                         row["blocked_until"], call.settings.public_url)
             await audit.record(conn, call.request, actor_id=call.user.user_id, action="move",
                                record_type="appointment", record_id=row["id"],
                                subject_user_id=row["client_id"],
                                detail={"from": row["starts_at"].isoformat()})
             await booking.announce(
                 conn, row["id"], "appointment.moved",
-                f"Your {row['session_type']} session moved to {booking.when_text(start, zone)}",
+                f"Your {row['session_type']} session moved to {when_text(start, zone)}",
                 to=[row["client_id"]], also=[call.user.user_id])
         return await booking.describe(conn, row["id"], call.user.user_id, True)
 
@@ -114,6 +119,9 @@ async def mark(call: Call) -> dict:
             async with booking.refusing_overlap(conn):  # "booked" again may overlap
                 await conn.execute("UPDATE appointments SET status = $2 WHERE id = $1",
                                    row["id"], call.body.status)
+            if row["status"] in LIVE_STATUSES and call.body.status not in LIVE_STATUSES:
+                await openings.after_freeing(conn, row["clinician_id"], row["starts_at"],
+                                             row["blocked_until"], call.settings.public_url)
             await audit.record(conn, call.request, actor_id=call.user.user_id, action="mark",
                                record_type="appointment", record_id=row["id"],
                                subject_user_id=row["client_id"],

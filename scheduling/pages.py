@@ -7,7 +7,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from scheduling import availability, booking, calendar, rules as booking_rules, time_off
+from scheduling import availability, booking, calendar, rules as booking_rules, time_off, waitlist
+from scheduling.schedule import rows_for, utcnow
 from server import accounts, practice
 from server.auth.principal import Principal
 from server.rendering import portal_page, render
@@ -25,17 +26,18 @@ async def calendar_page(request: Request, me: Principal) -> Response:
         return await render(request, "scheduling/client_calendar.html", me, rules=rules,
                             session_types=SESSION_TYPE_NAMES, client_zone=str(client_zone),
                             wanted_type=request.query_params.get("session_type", "video"),
-                            wanted_length=request.query_params.get("length", ""))
+                            wanted_length=request.query_params.get("length", ""),
+                            wanted_start=request.query_params.get("start", ""))
     zone = practice.zone(details)
     try:
         first = date.fromisoformat(request.query_params.get("start", ""))
     except ValueError:
-        first = booking.utcnow().astimezone(zone).date()
+        first = utcnow().astimezone(zone).date()
     first -= timedelta(days=first.weekday())  # weeks start on Monday
     since = datetime.combine(first, datetime.min.time(), zone)
     rows = await calendar.list_for(pool, me.user_id, True, me.division_id, since=since,
                                    until=since + timedelta(days=7))
-    windows = [availability.as_json(r) for r in await availability.rows_for(pool, me.user_id)]
+    windows = [availability.as_json(r) for r in await rows_for(pool, me.user_id)]
     away = await time_off.upcoming_for(pool, me.user_id)
     days = []
     for offset in range(7):
@@ -60,7 +62,7 @@ async def settings_page(request: Request, me: Principal) -> Response:
     return await render(request, "scheduling/settings.html", me,
                         rules=(await booking_rules.load(pool)).as_json(),
                         windows=[availability.as_json(r)
-                                 for r in await availability.rows_for(pool, me.user_id)],
+                                 for r in await rows_for(pool, me.user_id)],
                         weekdays=availability.WEEKDAYS, session_types=SESSION_TYPE_NAMES)
 
 
@@ -77,6 +79,21 @@ async def session_page(request: Request, me: Principal) -> Response:
                         session_types=SESSION_TYPE_NAMES)
 
 
+@portal_page()
+async def waitlist_page(request: Request, me: Principal) -> Response:
+    pool = request.app.state.pool
+    if me.is_therapist:
+        entries = await waitlist.active_for(pool, division_id=me.division_id)
+    else:
+        entries = await waitlist.active_for(pool, client_id=me.user_id)
+    return await render(request, "scheduling/waitlist.html", me, entries=entries,
+                        rules=await booking_rules.load(pool), keep_for=waitlist.KEEP_FOR,
+                        session_types=SESSION_TYPE_NAMES,
+                        wanted_type=request.query_params.get("session_type", "video"),
+                        wanted_length=request.query_params.get("length", ""))
+
+
 def page_routes() -> list[Route]:
     return [Route("/calendar", calendar_page), Route("/calendar/settings", settings_page),
+            Route("/waitlist", waitlist_page),
             Route("/sessions/{id:int}", session_page), *calendar.feed_routes()]

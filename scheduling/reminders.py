@@ -11,7 +11,7 @@ import logging
 import asyncpg
 
 from scheduling import rules as booking_rules
-from scheduling.booking import when_text
+from scheduling.schedule import when_text
 from server import mail, practice
 from server.settings import Settings
 

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from pydantic import BaseModel, Field, model_validator
 
+from scheduling import openings
 from server import practice
 from server.api import Api, Call
 from server.errors import NotFound
@@ -87,9 +88,12 @@ async def add_time_off(call: Call) -> dict:
 @api.route("DELETE", "/api/time-off/{id:int}", auth="therapist")
 async def remove_time_off(call: Call) -> dict:
     """Remove one of the therapist's own time-off entries."""
-    deleted = await call.pool.fetchval(
-        "DELETE FROM time_off WHERE id = $1 AND clinician_id = $2 RETURNING id",
-        call.path_id(), call.user.user_id)
-    if deleted is None:
-        raise NotFound("That time-off entry")
-    return {"deleted": deleted}
+    async with call.pool.acquire() as conn, conn.transaction():
+        deleted = await conn.fetchrow(
+            "DELETE FROM time_off WHERE id = $1 AND clinician_id = $2 RETURNING *",
+            call.path_id(), call.user.user_id)
+        if deleted is None:
+            raise NotFound("That time-off entry")
+        await openings.after_freeing(conn, call.user.user_id, deleted["starts_at"],
+                                     deleted["ends_at"], call.settings.public_url)
+    return {"deleted": deleted["id"]}

@@ -15,7 +15,8 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from scheduling import availability, booking, calendar, changes, reminders, time_off
+from scheduling import (availability, booking, calendar, changes, openings, reminders, time_off,
+                        waitlist)
 from scheduling import pages as scheduling_pages, rules as scheduling_rules
 from server import (accounts, audit, db, demo, housekeeping, local_mail, mail, pages, practice,
                     rendering, ws)
@@ -63,7 +64,7 @@ class SecurityHeaders:
 
 # Each area brings its API (`api`) and, when it has pages, `page_routes()`.
 AREAS: list[ModuleType] = [accounts, practice, audit, time_off, scheduling_rules, availability,
-                           booking, changes, calendar, scheduling_pages]
+                           booking, changes, calendar, waitlist, scheduling_pages]
 
 
 def build_api() -> Api:
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await app.state.hub.start()
         tasks = [asyncio.create_task(housekeeping.run(pool, settings))]
         tasks.append(asyncio.create_task(reminders.run(pool, settings)))
+        tasks.append(asyncio.create_task(openings.run(pool, settings)))
         smtp = None
         if settings.mail_worker:
             if settings.local_mail and not settings.smtp_host:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import asyncpg
 
@@ -27,17 +27,22 @@ def as_json(row: asyncpg.Record) -> dict:
 async def publish(conn: asyncpg.Connection, recipients: Iterable[int], kind: str,
                   payload: dict[str, Any] | None = None) -> list[int]:
     """Queue `kind` for each recipient; must run inside the caller's transaction."""
+    return await publish_each(conn, [(r, kind, payload or {}) for r in sorted(set(recipients))])
+
+
+async def publish_each(conn: asyncpg.Connection,
+                       items: Sequence[tuple[int, str, dict[str, Any]]]) -> list[int]:
+    """Queue one event per (recipient, kind, payload), in one statement."""
     if not conn.is_in_transaction():
         raise RuntimeError("publish must run inside the transaction of the change itself")
-    recipient_ids = sorted(set(recipients))
-    if not recipient_ids:
+    if not items:
         return []
     await conn.execute("SELECT pg_advisory_xact_lock($1)", PUBLISH_LOCK_ID)
     ids = [r["id"] for r in await conn.fetch(
         """INSERT INTO events (recipient_id, kind, payload)
-           SELECT r, $2, $3::jsonb FROM unnest($1::bigint[]) AS r
+           SELECT r, k, p::jsonb FROM unnest($1::bigint[], $2::text[], $3::text[]) AS i(r, k, p)
            RETURNING id""",
-        recipient_ids, kind, json.dumps(payload or {}))]
+        [i[0] for i in items], [i[1] for i in items], [json.dumps(i[2]) for i in items])]
     # The payload is a wake-up with the newest id; well under NOTIFY's 8000-byte limit.
     await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, str(max(ids)))
     return ids

@@ -29,13 +29,24 @@ CLAIM_SECONDS = 300
 async def enqueue(conn: asyncpg.Connection, to: str, subject: str, template: str,
                   **context: object) -> int:
     """Queue `template` (.txt and .html in web/templates/email) for `to`."""
-    text = _env.get_template(f"{template}.txt").render(**context)
-    html = _env.get_template(f"{template}.html").render(**context)
-    return await conn.fetchval(
-        "INSERT INTO outbox (to_addr, subject, text_body, html_body, message_id) "
-        "VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        to, subject, text, html, make_msgid("portal"),
-    )
+    [row_id] = await enqueue_many(conn, [(to, subject, template, context)])
+    return row_id
+
+
+async def enqueue_many(conn: asyncpg.Connection,
+                       mails: list[tuple[str, str, str, dict[str, object]]]) -> list[int]:
+    """Queue many (to, subject, template, context) in one statement."""
+    rows = []
+    for to, subject, template, context in mails:
+        rows.append((to, subject, _env.get_template(f"{template}.txt").render(**context),
+                     _env.get_template(f"{template}.html").render(**context),
+                     make_msgid("portal")))
+    if not rows:
+        return []
+    return [r["id"] for r in await conn.fetch(
+        """INSERT INTO outbox (to_addr, subject, text_body, html_body, message_id)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+           RETURNING id""", *[list(column) for column in zip(*rows)])]
 
 
 def backoff_seconds(attempts: int, base: float = 30.0) -> float:

@@ -32,12 +32,14 @@ EXAMPLES = {
     ("post", "/api/appointments/{id}/cancel"): {"late": False},
     ("post", "/api/appointments/{id}/move"): {"start": "2031-01-06T10:00:00-05:00"},
     ("post", "/api/appointments/{id}/status"): {"status": "attended"},
+    ("post", "/api/waitlist"): {"session_type": "video", "length": 60, "keep_for": "2w"},
+    ("post", "/api/waitlist/{id}/extend"): {"keep_for": "1m"},
 }
 # Tables whose content must not change; sessions, login failures and the audit log record the
 # attempts themselves.
 WATCHED = ["practice", "divisions", "users", "memberships", "account_tokens", "outbox",
            "time_off", "booking_rules", "session_type_rules", "availability", "appointments",
-           "calendar_feeds", "events"]
+           "calendar_feeds", "events", "waitlist_entries", "waitlist_notices"]
 UNKNOWN_IDS = ["0", "987654321", str(2**63 + 7), "abc", "-1"]
 
 

@@ -82,7 +82,42 @@ async def test_nothing_open_says_why_and_offers_the_wait_list(browser, portal, c
         await page.get_by_label("Session Type").select_option("office")
         await expect(page.get_by_text("No office sessions are offered in your division.")) \
             .to_be_visible()
-        await expect(page.get_by_role("link", name="Wait List")).to_have_attribute(
+        await expect(page.locator("#slots").get_by_role("link", name="Wait List")).to_have_attribute(
             "href", "/waitlist?session_type=office&length=60")
+    finally:
+        await context.close()
+
+
+async def test_wait_list_form_with_each_duration_on_a_phone(browser, portal, clinic):
+    from datetime import timedelta
+
+    from server.rendering import long_date
+
+    client, _ = await clinic.new_client()
+    context = await browser.new_context(**PHONE, base_url=portal.url)
+    page = await context.new_page()
+    durations = [("1 week", 7), ("2 weeks", 14), ("3 weeks", 21), ("1 month", 30),
+                 ("up to 6 months", 182)]
+    try:
+        await log_in(page, client)
+        await page.goto("/calendar")
+        await page.get_by_role("link", name="Wait List", exact=True).first.click()
+        await page.wait_for_url("**/waitlist")
+        for label, days in durations:
+            await page.get_by_label("Session Type").select_option("phone")
+            await page.get_by_label("Session Length").select_option("45")
+            await page.get_by_label("Length of Time to Be Kept on the Wait List") \
+                .select_option(label=label)
+            await page.get_by_role("button", name="Join the Wait List").click()
+            entry = page.locator(".waitlist-entries li")
+            await expect(entry).to_have_count(1)
+            await expect(entry).to_contain_text("Phone, 45 minutes")
+            until = local(days, 0).date()
+            # an entry made late in the day may end on the next calendar day
+            expected = {long_date(until), long_date(until + timedelta(days=1))}
+            text = await entry.locator(".muted").inner_text()
+            assert text.removeprefix("until ") in expected, (label, text)
+            await entry.get_by_role("button", name="Leave").click()
+            await expect(page.get_by_text("You are not on the Wait List.")).to_be_visible()
     finally:
         await context.close()

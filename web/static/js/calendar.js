@@ -97,9 +97,27 @@ async function load() {
   const wanted = query();
   list.setAttribute("aria-busy", "true");
   try {
-    render(await api("GET", `/api/slots?session_type=${wanted.session_type}&length=${wanted.length}`), wanted);
+    const result = await api("GET", `/api/slots?session_type=${wanted.session_type}&length=${wanted.length}`);
+    render(result, wanted);
+    return result;
   } catch (error) {
     list.replaceChildren(el("p", { class: "form-error" }, error.message));
+    return null;
+  }
+}
+
+// A Wait List email links here with the opening's start: offer it at once, or say it is gone.
+async function offerWantedStart() {
+  const wantedStart = form.dataset.wantedStart;
+  const result = await load();
+  if (!wantedStart || !result) return;
+  const target = new Date(wantedStart).getTime();
+  const slot = result.slots.find((s) => new Date(s.start).getTime() === target);
+  if (slot) {
+    ask(slot, query());
+  } else {
+    list.prepend(el("p", { class: "form-error", role: "alert" },
+      "That time was just taken. Here are the openings left."));
   }
 }
 
@@ -133,4 +151,5 @@ document.getElementById("confirm-book").addEventListener("click", async (event) 
 form.addEventListener("change", () => { confirmBox.hidden = true; load(); });
 onEvent("appointment.cancelled", load);
 onEvent("appointment.booked", load);
-load();
+onEvent("waitlist.opening", load);
+offerWantedStart();
