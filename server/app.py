@@ -24,6 +24,8 @@ from server.api import Api
 from server.hub import Hub
 from server.errors import ApiError, error_response, handle_api_error, handle_http_error
 from server.settings import Settings
+from media import checks as video_checks
+from signaling import lifecycle as video, pages as video_pages
 from web import STATIC_DIR
 
 log = logging.getLogger(__name__)
@@ -64,7 +66,8 @@ class SecurityHeaders:
 
 # Each area brings its API (`api`) and, when it has pages, `page_routes()`.
 AREAS: list[ModuleType] = [accounts, practice, audit, time_off, scheduling_rules, availability,
-                           booking, changes, calendar, waitlist, scheduling_pages]
+                           booking, changes, calendar, waitlist, scheduling_pages, video_pages,
+                           video_checks]
 
 
 def build_api() -> Api:
@@ -116,11 +119,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await db.migrate(conn)
             if settings.demo and await demo.seed(conn):
                 print("Demo practice created.", flush=True)
+            if settings.demo:
+                await demo.ensure_video_session(conn)
         app.state.pool = pool
         app.state.database_url = url
         app.state.hub = Hub(pool, url)
         await app.state.hub.start()
-        tasks = [asyncio.create_task(housekeeping.run(pool, settings))]
+        tasks = [asyncio.create_task(housekeeping.run(pool, settings)), *video.start(app)]
         tasks.append(asyncio.create_task(reminders.run(pool, settings)))
         tasks.append(asyncio.create_task(openings.run(pool, settings)))
         smtp = None
@@ -136,6 +141,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await video.stop(app)
             await app.state.hub.stop()
             if smtp is not None:
                 smtp.stop()

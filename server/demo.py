@@ -1,7 +1,7 @@
 """The demo practice, seeded on first start in demo mode only (`portal run --demo`)."""
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 
 import asyncpg
 
@@ -72,3 +72,42 @@ async def seed(conn: asyncpg.Connection, today: date | None = None) -> bool:
                 ids[THERAPIST[0]], weekday, time.fromisoformat(start), time.fromisoformat(end),
                 types, both)
     return True
+
+
+async def ensure_video_session(conn: asyncpg.Connection, now: datetime | None = None) -> None:
+    """Give the demo client a video session whose room is open now, on every demo start.
+
+    Someone trying the portal logs in as the client in one browser and as the therapist in
+    another and meets in the room. An open one is reused; otherwise one starts in 5 minutes
+    and lasts an hour (unless the therapist's time is taken then).
+    """
+    now = now or datetime.now(timezone.utc)
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(7320451006)")
+        ids = {r["email"]: r["id"] for r in await conn.fetch(
+            "SELECT id, lower(email) AS email FROM users WHERE lower(email) = ANY($1::text[])",
+            [THERAPIST[0], CLIENT[0]])}
+        if len(ids) < 2:
+            return
+        therapist, client = ids[THERAPIST[0]], ids[CLIENT[0]]
+        if await conn.fetchval(
+                """SELECT 1 FROM appointments WHERE client_id = $1 AND clinician_id = $2
+                   AND session_type = 'video' AND status = 'booked'
+                   AND starts_at <= $3::timestamptz + interval '5 minutes'
+                   AND ends_at > $3::timestamptz + interval '20 minutes'""",
+                client, therapist, now):
+            return
+        starts = now.replace(second=0, microsecond=0) + timedelta(minutes=5)
+        ends = starts + timedelta(hours=1)
+        clash = await conn.fetchval(
+            """SELECT 1 FROM appointments WHERE clinician_id = $1
+               AND status IN ('booked', 'attended', 'no_show')
+               AND tstzrange(starts_at, blocked_until) && tstzrange($2, $3)""",
+            therapist, starts, ends)
+        if clash:
+            return
+        await conn.execute(
+            """INSERT INTO appointments (clinician_id, client_id, division_id, session_type,
+                   starts_at, ends_at, blocked_until, booked_by)
+               VALUES ($1, $2, (SELECT id FROM divisions WHERE slug = 'therapy'), 'video',
+                       $3, $4, $4, $1)""", therapist, client, starts, ends)

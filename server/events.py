@@ -64,3 +64,10 @@ async def latest_id(conn: asyncpg.Connection | asyncpg.Pool) -> int:
 async def prune(conn: asyncpg.Connection, retention_days: int) -> str:
     return await conn.execute(
         "DELETE FROM events WHERE created_at < now() - make_interval(days => $1)", retention_days)
+
+
+async def prune_kind(conn: asyncpg.Connection, prefix: str, older_than_hours: int) -> str:
+    """Delete events whose kind starts with `prefix` sooner than the general retention."""
+    return await conn.execute(
+        "DELETE FROM events WHERE starts_with(kind, $1) "
+        "AND created_at < now() - make_interval(hours => $2)", prefix, older_than_hours)

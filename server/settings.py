@@ -36,6 +36,22 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{name} must be true or false, not {raw!r}")
 
 
+def _urls(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> tuple[str, ...]:
+    urls = tuple(u.strip() for u in (env.get(name) or "").split(",") if u.strip())
+    for url in urls:
+        if not url.startswith(schemes):
+            raise SettingsError(f"{name} holds {url!r}; each address starts with "
+                                + " or ".join(schemes))
+    return urls
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = (env.get(name) or default).lower()
+    if raw not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, not {raw!r}")
+    return raw
+
+
 @dataclass
 class Settings:
     host: str = "127.0.0.1"
@@ -61,6 +77,12 @@ class Settings:
     local_mail: bool = False
     events_retention_days: int = 30
     forwarded_allow_ips: str = "127.0.0.1"
+    video_join_early_minutes: int = 15
+    video_stun_urls: tuple[str, ...] = ()
+    video_turn_urls: tuple[str, ...] = ()
+    video_turn_secret: str | None = None
+    video_turn_ttl_minutes: int = 240
+    video_relay: str = "off"  # off | fallback | always
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -70,6 +92,9 @@ class Settings:
         public_url = (env.get("PUBLIC_URL") or f"http://{host}:{port}").rstrip("/")
         if urlsplit(public_url).scheme not in {"http", "https"}:
             raise SettingsError("PUBLIC_URL must start with http:// or https://")
+        if env.get("VIDEO_TURN_URLS") and not env.get("VIDEO_TURN_SECRET"):
+            raise SettingsError("VIDEO_TURN_URLS needs VIDEO_TURN_SECRET (coturn's "
+                                "static-auth-secret)")
         return cls(
             host=host,
             port=port,
@@ -96,6 +121,12 @@ class Settings:
                                                       or _bool(env, "PORTAL_DEMO", False)),
             events_retention_days=_int(env, "EVENTS_RETENTION_DAYS", 30, minimum=1),
             forwarded_allow_ips=env.get("FORWARDED_ALLOW_IPS") or "127.0.0.1",
+            video_join_early_minutes=_int(env, "VIDEO_JOIN_EARLY_MINUTES", 15, minimum=0),
+            video_stun_urls=_urls(env, "VIDEO_STUN_URLS", ("stun:",)),
+            video_turn_urls=_urls(env, "VIDEO_TURN_URLS", ("turn:", "turns:")),
+            video_turn_secret=env.get("VIDEO_TURN_SECRET") or None,
+            video_turn_ttl_minutes=_int(env, "VIDEO_TURN_TTL_MINUTES", 240, minimum=1),
+            video_relay=_choice(env, "VIDEO_RELAY", "off", ("off", "fallback", "always")),
         )
 
     @property

@@ -5,7 +5,9 @@ Protocol (JSON text frames):
   server -> {"type": "hello", "last_id": N}  once; N is where live delivery starts
   server -> {"type": "event", "id", "kind", "payload", "created_at"}
 Connect with ?last_id=N to resume: every event after N comes first, in order, once.
-Other message types are routed to the handlers that areas register (signaling).
+Other message types are routed to the handlers that areas register (signaling); a handler
+answers its own socket through `websocket.state.socket.push`, and `closers` run when a socket
+ends (the video room announces that its participant left).
 """
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ log = logging.getLogger(__name__)
 LOGGED_OUT = 4401  # close code: the session ended; the page sends the person to Log In
 MessageHandler = Callable[[WebSocket, Principal, dict], Awaitable[None]]
 handlers: dict[str, MessageHandler] = {}
+Closer = Callable[[WebSocket, Principal], Awaitable[None]]
+closers: list[Closer] = []
 
 
 def _resume_point(websocket: WebSocket) -> int | None:
@@ -45,6 +49,7 @@ async def endpoint(websocket: WebSocket) -> None:
     await websocket.accept()
     hub: Hub = app.state.hub
     socket = Socket(websocket, principal.user_id)
+    websocket.state.socket = socket
     resume_after = _resume_point(websocket)
     socket.push({"type": "hello", "user_id": principal.user_id,
                  "last_id": resume_after if resume_after is not None else hub.cursor})
@@ -68,4 +73,9 @@ async def endpoint(websocket: WebSocket) -> None:
         pass
     finally:
         hub.detach(socket)
+        for closer in closers:
+            try:
+                await closer(websocket, principal)
+            except Exception:  # one area's clean-up must not stop another's
+                log.exception("closing a socket failed in %s", closer.__qualname__)
         await socket.close()

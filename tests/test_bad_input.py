@@ -20,6 +20,10 @@ EXAMPLES = {
                                "crisis_text": "", "timezone": "UTC",
                                "crisis_numbers": [{"label": "L", "number": "1"}]},
     ("post", "/api/time-off"): {"first_day": "2031-01-01", "last_day": "2031-01-02"},
+    ("post", "/api/appointments/{id}/video/precheck"): {"sdp": "v=0 an offer"},
+    ("post", "/api/appointments/{id}/video/checks"): {
+        "camera": True, "microphone": True, "download_kbps": 4000, "upload_kbps": 2000,
+        "rtt_ms": 40, "jitter_ms": 3, "loss_pct": 0, "duration_ms": 4200},
     ("put", "/api/booking-rules"): {
         "window_days": 21, "slot_step_minutes": 15, "buffer_minutes": 0,
         "lengths": [15, 30, 45, 60], "cancel_cutoff_hours": 24, "max_upcoming": 4,
