@@ -48,9 +48,9 @@ async def announce(conn: asyncpg.Connection, clinician_id: int, since: datetime,
             now=now, zone=zone, windows=schedule.windows,
             rules=rules.for_type(combo["session_type"]), busy=schedule.busy,
             time_off=schedule.time_off, session_type=combo["session_type"],
-            length=combo["length"], division_id=combo["division_id"])
+            length=combo["length"], division_id=combo["division_id"], between=(since, until))
         found += [(combo["division_id"], combo["session_type"], combo["length"], s.start)
-                  for s in result.slots if since <= s.start < until]
+                  for s in result.slots]
     if not found:
         return 0
     told = await conn.fetch(

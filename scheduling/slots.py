@@ -107,11 +107,12 @@ def _closed_because(start: datetime, end: datetime, blocked: timedelta, earliest
 
 def search(*, now: datetime, zone: ZoneInfo, windows: list[Window], rules: Rules,
            busy: list[Interval], time_off: list[Interval], session_type: str, length: int,
-           division_id: int) -> Search:
+           division_id: int, between: tuple[datetime, datetime] | None = None) -> Search:
     """Open starts for a session of `length` minutes, in [now + notice, now + window days].
 
     A start is open when the whole session fits inside one window, it and the buffer after
-    it overlap no busy time, and the session overlaps no time off.
+    it overlap no busy time, and the session overlaps no time off. With `between`, only
+    starts in that stretch are looked at (the Wait List asks about the time a change freed).
     """
     result = Search()
     fitting = [w for w in windows
@@ -128,8 +129,11 @@ def search(*, now: datetime, zone: ZoneInfo, windows: list[Window], rules: Rules
     booked, away = Busy(busy), Busy(time_off)
     seen: set[datetime] = set()
 
-    day = today
-    while day <= latest.astimezone(zone).date():
+    day, last_day = today, latest.astimezone(zone).date()
+    if between is not None:
+        day = max(day, between[0].astimezone(zone).date() - timedelta(days=1))
+        last_day = min(last_day, between[1].astimezone(zone).date())
+    while day <= last_day:
         for window in fitting:
             if window.weekday != day.weekday():
                 continue
@@ -138,7 +142,8 @@ def search(*, now: datetime, zone: ZoneInfo, windows: list[Window], rules: Rules
             while start_local + duration <= end_local:
                 start = local_moment(day, start_local.time(), zone)
                 start_local += step
-                if start is None or start in seen:
+                if start is None or start in seen or (
+                        between is not None and not between[0] <= start < between[1]):
                     continue
                 seen.add(start)
                 reason = _closed_because(start, start + duration, blocked, earliest, latest,

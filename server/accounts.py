@@ -179,9 +179,6 @@ async def _send_link(call: Call, conn: asyncpg.Connection, user: asyncpg.Record,
     await mail.enqueue(conn, user["email"], f"{details['name']}: {subject}", template,
                        name=user["name"], practice_name=details["name"],
                        link=call.settings.public_url + path)
-    worker = getattr(call.request.app.state, "mail_worker", None)
-    if worker is not None:
-        worker.wake.set()
 
 
 @api.route("POST", "/api/password", auth="public", body=NewPassword)

@@ -124,16 +124,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.pool = pool
         app.state.database_url = url
         app.state.hub = Hub(pool, url)
-        await app.state.hub.start()
-        tasks = [asyncio.create_task(housekeeping.run(pool, settings)), *video.start(app)]
-        tasks.append(asyncio.create_task(reminders.run(pool, settings)))
-        tasks.append(asyncio.create_task(openings.run(pool, settings)))
         smtp = None
         if settings.mail_worker:
             if settings.local_mail and not settings.smtp_host:
                 smtp = local_mail.start()
                 settings.smtp_host, settings.smtp_port = smtp.hostname, smtp.port
             app.state.mail_worker = mail.OutboxWorker(pool, settings)
+            # mail queued on any node wakes this node's worker at once
+            app.state.hub.wake_ups[mail.CHANNEL] = app.state.mail_worker.wake.set
+        await app.state.hub.start()
+        tasks = [asyncio.create_task(housekeeping.run(pool, settings)), *video.start(app)]
+        tasks.append(asyncio.create_task(reminders.run(pool, settings)))
+        tasks.append(asyncio.create_task(openings.run(pool, settings)))
+        if settings.mail_worker:
             tasks.append(asyncio.create_task(app.state.mail_worker.run()))
         try:
             yield

@@ -12,6 +12,7 @@ import asyncio
 import collections
 import logging
 import random
+from typing import Callable
 
 import asyncpg
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -72,6 +73,8 @@ class Hub:
         self._dirty = False
         self._attaching: collections.deque[tuple[Socket, int | None]] = collections.deque()
         self._tasks: list[asyncio.Task] = []
+        # other wake-ups carried on the same LISTEN connection: channel -> callback
+        self.wake_ups: dict[str, Callable[[], None]] = {}
 
     async def start(self) -> None:
         self.cursor = await events.latest_id(self.pool)
@@ -168,6 +171,9 @@ class Hub:
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _conn: lost.set())
                 await conn.add_listener(events.CHANNEL, self._mark_dirty)
+                for channel, wake in self.wake_ups.items():
+                    await conn.add_listener(channel, lambda *_, wake=wake: wake())
+                    wake()  # anything queued while we were not listening
                 self.listening.set()
                 self._mark_dirty()  # notifications sent while we were not listening are gone
                 backoff = 0.5

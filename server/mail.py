@@ -18,6 +18,7 @@ from web import TEMPLATES_DIR
 
 log = logging.getLogger(__name__)
 
+CHANNEL = "portal_outbox"  # NOTIFY on queueing wakes the workers of every node at once
 _env = Environment(loader=FileSystemLoader(TEMPLATES_DIR / "email"),
                    autoescape=select_autoescape(["html"]))
 MAX_ATTEMPTS = 8
@@ -43,10 +44,12 @@ async def enqueue_many(conn: asyncpg.Connection,
                      make_msgid("portal")))
     if not rows:
         return []
-    return [r["id"] for r in await conn.fetch(
+    ids = [r["id"] for r in await conn.fetch(
         """INSERT INTO outbox (to_addr, subject, text_body, html_body, message_id)
            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
            RETURNING id""", *[list(column) for column in zip(*rows)])]
+    await conn.execute("SELECT pg_notify($1, '')", CHANNEL)  # delivered at commit
+    return ids
 
 
 def backoff_seconds(attempts: int, base: float = 30.0) -> float:
@@ -76,7 +79,7 @@ class OutboxWorker:
                     pass
                 self.wake.clear()
 
-    async def claim(self, batch: int = 20) -> list[asyncpg.Record]:
+    async def claim(self, batch: int = 50) -> list[asyncpg.Record]:
         async with self.pool.acquire() as conn:
             return await conn.fetch(
                 """UPDATE outbox SET next_attempt_at = now() + make_interval(secs => $2),
@@ -109,18 +112,21 @@ class OutboxWorker:
                 await self._failed(row, str(exc) or type(exc).__name__, permanent=False)
             return len(rows)
         try:
-            for index, row in enumerate(rows):
-                try:
-                    await smtp.send_message(self.message(row))
-                except aiosmtplib.SMTPResponseException as exc:
-                    await self._failed(row, f"{exc.code} {exc.message}", 500 <= exc.code < 600)
-                    continue
-                except (aiosmtplib.SMTPException, OSError) as exc:
-                    # The connection is gone: this row and the rest wait for the next pass.
-                    for unsent in rows[index:]:
-                        await self._failed(unsent, str(exc) or type(exc).__name__, False)
-                    break
-                async with self.pool.acquire() as conn:
+            async with self.pool.acquire() as conn:
+                for index, row in enumerate(rows):
+                    try:
+                        await smtp.send_message(self.message(row))
+                    except aiosmtplib.SMTPResponseException as exc:
+                        await self._failed(row, f"{exc.code} {exc.message}",
+                                           500 <= exc.code < 600)
+                        continue
+                    except (aiosmtplib.SMTPException, OSError) as exc:
+                        # The connection is gone: this row and the rest wait for the next pass.
+                        for unsent in rows[index:]:
+                            await self._failed(unsent, str(exc) or type(exc).__name__, False)
+                        break
+                    # Recorded at once, row by row: a node dying mid-batch resends nothing
+                    # that SMTP had already accepted, but the row it was sending.
                     await conn.execute("UPDATE outbox SET sent_at = now(), last_error = NULL "
                                        "WHERE id = $1", row["id"])
         finally:

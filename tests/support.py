@@ -69,9 +69,13 @@ def link_in(message: Message) -> str:
     return found.group(0)
 
 
-async def start_portal(database_url: str, *args: str) -> tuple[asyncio.subprocess.Process, str]:
+async def start_portal(database_url: str, *args: str, **settings: str,
+                       ) -> tuple[asyncio.subprocess.Process, str]:
+    """`portal run` as a separate process (another node); `settings` are extra environment
+    variables. Its output is kept for `stop`, so keep it short (a node logs warnings only)."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "PORT": str(port), "MAIL_WORKER": "false"}
+    env = {**os.environ, "DATABASE_URL": database_url, "PORT": str(port), "MAIL_WORKER": "false",
+           **settings}
     env.pop("PORTAL_DEMO", None)
     process = await asyncio.create_subprocess_exec(
         str(PORTAL), "run", *args, cwd=ROOT, env=env,

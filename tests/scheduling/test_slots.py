@@ -147,3 +147,14 @@ def test_check_agrees_with_search_for_every_candidate():
     odd = check(start=at("2026-03-05", 9, 7), now=now, zone=NY, windows=EVERY_DAY, rules=rules,
                 busy=[], time_off=[], session_type="video", length=30, division_id=THERAPY)
     assert odd == "outside_hours"
+
+
+def test_between_limits_the_search_to_a_stretch():
+    now = at("2026-03-02", 6)
+    rules = Rules(notice_hours=0, same_day=True)
+    everything = starts(find(now, rules=rules, length=30))
+    stretch = (at("2026-03-05", 9, 30), at("2026-03-05", 10, 30))
+    limited = search(now=now, zone=NY, windows=EVERY_DAY, rules=rules, busy=[], time_off=[],
+                     session_type="video", length=30, division_id=THERAPY, between=stretch)
+    assert starts(limited) == [s for s in everything if stretch[0] <= s < stretch[1]]
+    assert len(starts(limited)) == 4
