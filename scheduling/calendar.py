@@ -137,7 +137,8 @@ async def reset_feed(call: Call) -> dict:
         await audit.record(conn, call.request, actor_id=call.user.user_id,
                            action="calendar_feed_reset", record_type="calendar_feed",
                            subject_user_id=call.user.user_id)
-    return {"url": f"{call.settings.public_url}/calendar/feed/{token}.ics"}
+    url = f"{call.settings.public_url}/calendar/feed/{token}.ics"
+    return {"url": url, "message": f"Your private calendar address (keep it to yourself): {url}"}
 
 
 async def feed(request: Request) -> Response:

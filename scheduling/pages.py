@@ -33,14 +33,17 @@ async def calendar_page(request: Request, me: Principal) -> Response:
         first = date.fromisoformat(request.query_params.get("start", ""))
     except ValueError:
         first = utcnow().astimezone(zone).date()
-    first -= timedelta(days=first.weekday())  # weeks start on Monday
+    one_day = request.query_params.get("view") == "day"
+    span = 1 if one_day else 7
+    if not one_day:
+        first -= timedelta(days=first.weekday())  # weeks start on Monday
     since = datetime.combine(first, datetime.min.time(), zone)
     rows = await calendar.list_for(pool, me.user_id, True, me.division_id, since=since,
-                                   until=since + timedelta(days=7))
+                                   until=since + timedelta(days=span))
     windows = [availability.as_json(r) for r in await rows_for(pool, me.user_id)]
     away = await time_off.upcoming_for(pool, me.user_id)
     days = []
-    for offset in range(7):
+    for offset in range(span):
         day = first + timedelta(days=offset)
         iso = day.isoformat()
         days.append({
@@ -51,8 +54,9 @@ async def calendar_page(request: Request, me: Principal) -> Response:
         })
     clients = await accounts.clients_in_division(pool, me.division_id) if me.division_id else []
     return await render(request, "scheduling/therapist_calendar.html", me, days=days,
-                        first=first, previous=first - timedelta(days=7),
-                        next=first + timedelta(days=7), clients=clients, rules=rules,
+                        first=first, previous=first - timedelta(days=span),
+                        next=first + timedelta(days=span), one_day=one_day, clients=clients,
+                        rules=rules,
                         session_types=SESSION_TYPE_NAMES)
 
 

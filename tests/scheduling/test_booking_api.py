@@ -237,3 +237,20 @@ async def test_ics_download_and_private_feed(clinic, portal):
         newer = (await http.post("/api/calendar-feed")).json()["url"]
         assert (await anonymous.get(path)).status_code == 404
         assert (await anonymous.get(newer.removeprefix(portal.url))).status_code == 200
+
+
+async def test_the_therapists_day_and_week_show_sessions_and_the_number_to_call(clinic):
+    client, http = await clinic.new_client(name="Phoebe Phone")
+    start = local(3, 15)
+    await http.post("/api/appointments", json=body(start, "phone", 30))
+    week = await clinic.therapist_http.get("/calendar", params={"start": start.date().isoformat()})
+    assert "Phoebe Phone" in week.text and "call 555-0100" in week.text
+    day = await clinic.therapist_http.get("/calendar", params={
+        "start": start.date().isoformat(), "view": "day"})
+    assert "Phoebe Phone" in day.text and "Next day" in day.text
+    other_day = await clinic.therapist_http.get("/calendar", params={
+        "start": (start.date() + timedelta(days=1)).isoformat(), "view": "day"})
+    assert "</strong> Phoebe Phone</a>" in day.text
+    assert "</strong> Phoebe Phone</a>" not in other_day.text  # (still in the booking form)
+    # the client's own page never lists the therapist's calendar
+    assert "Book for a client" not in (await http.get("/calendar")).text

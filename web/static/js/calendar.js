@@ -93,15 +93,19 @@ function render(result, wanted) {
   list.setAttribute("aria-busy", "false");
 }
 
+let latest = 0;  // answers can arrive out of order; only the newest question's answer shows
+
 async function load() {
   const wanted = query();
+  const asked = ++latest;
   list.setAttribute("aria-busy", "true");
   try {
     const result = await api("GET", `/api/slots?session_type=${wanted.session_type}&length=${wanted.length}`);
+    if (asked !== latest) return null;
     render(result, wanted);
     return result;
   } catch (error) {
-    list.replaceChildren(el("p", { class: "form-error" }, error.message));
+    if (asked === latest) list.replaceChildren(el("p", { class: "form-error" }, error.message));
     return null;
   }
 }
