@@ -55,6 +55,11 @@ async def shoot(browser: Browser, base_url: str, out_dir: Path,
         await save(phone, name)
     await log_in(phone, CLIENT[0], CLIENT[1], "/home")
     await save(phone, "client-home.png")
+    await phone.goto("/calendar")
+    await phone.locator("button.time").first.wait_for()
+    await save(phone, "client-calendar.png")
+    await phone.goto("/waitlist")
+    await save(phone, "client-waitlist.png")
     await phone.context.close()
 
     phone = await new_page(PHONE)
@@ -65,6 +70,8 @@ async def shoot(browser: Browser, base_url: str, out_dir: Path,
     desktop = await new_page(DESKTOP)
     await log_in(desktop, THERAPIST[0], THERAPIST[1], "/dashboard")
     await save(desktop, "therapist-dashboard-desktop.png")
+    await desktop.goto("/calendar")
+    await save(desktop, "therapist-calendar-desktop.png")
     await desktop.context.close()
     return written
 
