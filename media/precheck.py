@@ -9,7 +9,9 @@ run one after the other so they do not disturb each other: pings, download, uplo
       style), loss = pings never answered.
   "bulk" (reliable): "download:<s>" -> the peer sends 8 KiB binary messages for s seconds
       then "done"; the browser times first to last byte. "upload" then binary messages then
-      "upload-end" -> the peer answers "uploaded:<bytes>:<ms>", timed first to last byte.
+      "upload-end" -> the peer answers "uploaded:<kbit/s>".
+  Rates are the best over any half second of the transfer (`best_rate_kbps`): congestion
+  control saws below a bottleneck and its peaks show the capacity better than its average.
 
 aiortc's data channels (pure-Python SCTP) top out near 10-20 Mbit/s, so a rate at or above
 MEASURABLE_KBPS is reported as "at least" that much rather than as a wrong number
@@ -24,6 +26,7 @@ import time
 from aiortc import RTCDataChannel, RTCPeerConnection
 
 from media import peer
+from media.rates import best_rate_kbps
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +44,7 @@ class PrecheckPeer:
     def __init__(self, pc: RTCPeerConnection, done: "set[PrecheckPeer]") -> None:
         self.pc = pc
         self.done = done
-        self.upload_bytes = 0
-        self.upload_first: float | None = None
-        self.upload_last: float | None = None
+        self.arrivals: list[tuple[float, int]] = []  # (when, bytes) of the upload
         self.tasks: set[asyncio.Task] = set()
         pc.on("datachannel", self.on_channel)
         pc.on("connectionstatechange", self.on_state)
@@ -67,11 +68,7 @@ class PrecheckPeer:
 
     def on_bulk(self, channel: RTCDataChannel, message: str | bytes) -> None:
         if isinstance(message, bytes):
-            now = time.monotonic()
-            if self.upload_first is None:
-                self.upload_first = now
-            self.upload_last = now
-            self.upload_bytes += len(message)
+            self.arrivals.append((time.monotonic(), len(message)))
         elif message.startswith("download:"):
             try:
                 seconds = min(float(message.split(":", 1)[1]), MAX_SECONDS)
@@ -79,10 +76,10 @@ class PrecheckPeer:
                 return
             self.spawn(self.flood(channel, seconds))
         elif message == "upload":
-            self.upload_bytes, self.upload_first, self.upload_last = 0, None, None
+            self.arrivals = []
         elif message == "upload-end":
-            span = (self.upload_last or 0) - (self.upload_first or 0)
-            channel.send(f"uploaded:{self.upload_bytes}:{span * 1000:.1f}")
+            channel.send(f"uploaded:{best_rate_kbps(self.arrivals)}")
+            self.arrivals = []
 
     async def flood(self, channel: RTCDataChannel, seconds: float) -> None:
         drained = asyncio.Event()

@@ -14,6 +14,7 @@ from typing import Awaitable, Callable
 from aiortc import RTCSessionDescription
 
 from media import peer
+from media.rates import best_rate_kbps
 
 PINGS = 30
 PING_GAP = 0.02
@@ -49,24 +50,20 @@ async def measure(exchange: Callable[[str], Awaitable[str]],
                   "jitter_ms": round(statistics.mean(jitters)) if jitters else None,
                   "loss_pct": round((PINGS - len(rtts)) / PINGS * 100, 1)}
 
-        received = {"bytes": 0, "first": None, "last": None}
+        arrivals: list[tuple[float, int]] = []
         texts: asyncio.Queue[str] = asyncio.Queue()
 
         def on_bulk(message: str | bytes) -> None:
             if isinstance(message, str):
                 texts.put_nowait(message)
-                return
-            now = time.monotonic()
-            received["first"] = received["first"] or now
-            received["last"] = now
-            received["bytes"] += len(message)
+            else:
+                arrivals.append((time.monotonic(), len(message)))
 
         bulk.on("message", on_bulk)
         bulk.send(f"download:{TRANSFER_SECONDS}")
         while await asyncio.wait_for(texts.get(), 15) != "done":
             pass
-        span = (received["last"] or 0) - (received["first"] or 0)
-        result["download_kbps"] = round(received["bytes"] * 8 / span / 1000) if span else 0
+        result["download_kbps"] = best_rate_kbps(arrivals)
 
         bulk.send("upload")
         drained = asyncio.Event()
@@ -86,8 +83,7 @@ async def measure(exchange: Callable[[str], Awaitable[str]],
         bulk.send("upload-end")
         while not (text := await asyncio.wait_for(texts.get(), 15)).startswith("uploaded:"):
             pass
-        _, up_bytes, up_ms = text.split(":")
-        result["upload_kbps"] = round(int(up_bytes) * 8 / float(up_ms)) if float(up_ms) else 0
+        result["upload_kbps"] = int(text.split(":")[1])
         result["duration_ms"] = round((time.monotonic() - started) * 1000)
         result["connect_ms"] = round(connected * 1000)
         return result

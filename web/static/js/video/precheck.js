@@ -1,6 +1,6 @@
 // The network part of the pre-check, against the practice server's aiortc peer (media/precheck.py):
 // round trip, jitter and loss over an unreliable data channel, then download and upload over a
-// reliable one. About 4 seconds in all; `progress(percent, text)` keeps the screen moving.
+// reliable one (rates as media/rates.py). About 4 seconds in all; `progress(percent, text)` keeps the screen moving.
 import { api } from "../api.js";
 
 const PINGS = 30;
@@ -25,6 +25,24 @@ function gathered(pc, ms) {
 function opened(channel) {
   return channel.readyState === "open" ? Promise.resolve() :
     new Promise((resolve) => channel.addEventListener("open", resolve, { once: true }));
+}
+
+// The best rate over any half second (as media/rates.py): congestion control saws below a
+// bottleneck, and its peaks show the link's capacity better than its average does.
+export function bestRateKbps(arrivals, windowMs = 500) {
+  if (arrivals.length < 2) return 0;
+  let best = 0, start = 0, total = 0;
+  arrivals.forEach(([when, size]) => {
+    total += size;
+    while (when - arrivals[start][0] > windowMs) { total -= arrivals[start][1]; start += 1; }
+    const span = when - arrivals[start][0];
+    if (span >= windowMs * 0.9) best = Math.max(best, ((total - arrivals[start][1]) * 8) / span);
+  });
+  if (best === 0) {
+    const span = arrivals[arrivals.length - 1][0] - arrivals[0][0];
+    best = span ? (arrivals.slice(1).reduce((sum, [, size]) => sum + size, 0) * 8) / span : 0;
+  }
+  return Math.round(best);
 }
 
 export function median(values) {
@@ -66,23 +84,20 @@ export async function measureNetwork(appointmentId, iceServers, progress) {
     };
 
     progress(45, "Measuring the download speed…");
-    let bytes = 0, first = null, last = null;
+    const arrivals = [];
     let onText = () => {};
     bulk.onmessage = (event) => {
-      if (typeof event.data === "string") { onText(event.data); return; }
-      const now = performance.now();
-      if (first === null) first = now;
-      last = now;
-      bytes += event.data.byteLength;
+      if (typeof event.data === "string") onText(event.data);
+      else arrivals.push([performance.now(), event.data.byteLength]);
     };
     const done = new Promise((resolve) => { onText = (text) => { if (text === "done") resolve(); }; });
     bulk.send(`download:${TRANSFER_S}`);
     await withTimeout(done, 15000, "The download test");
-    result.download_kbps = last > first ? Math.round((bytes * 8) / (last - first)) : 0;
+    result.download_kbps = bestRateKbps(arrivals);
 
     progress(70, "Measuring the upload speed…");
     const uploaded = new Promise((resolve) => {
-      onText = (text) => { if (text.startsWith("uploaded:")) resolve(text.split(":").map(Number)); };
+      onText = (text) => { if (text.startsWith("uploaded:")) resolve(Number(text.split(":")[1])); };
     });
     bulk.send("upload");
     bulk.bufferedAmountLowThreshold = HIGH_WATER / 2;
@@ -95,8 +110,7 @@ export async function measureNetwork(appointmentId, iceServers, progress) {
       bulk.send(CHUNK);
     }
     bulk.send("upload-end");
-    const [, upBytes, upMs] = await withTimeout(uploaded, 15000, "The upload test");
-    result.upload_kbps = upMs > 0 ? Math.round((upBytes * 8) / upMs) : 0;
+    result.upload_kbps = await withTimeout(uploaded, 15000, "The upload test");
     progress(95, "Finishing…");
     result.duration_ms = Math.round(performance.now() - started);
     return result;
