@@ -10,7 +10,8 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from scheduling import appointments, rules as booking_rules, slots, waitlist
 from scheduling.appointments import Length, SessionType
-from scheduling.schedule import clinicians_for, load_schedule, utcnow, when_text
+from scheduling.schedule import (client_division, clinicians_for, load_schedule, utcnow,
+                                 when_text)
 from server import audit, events, practice
 from server.api import Api, Call, parse_query
 from server.errors import ApiError, NotFound
@@ -34,6 +35,11 @@ def explain(reason: str, session_type: str, rules: booking_rules.BookingRules) -
                                   window=rules.window_days,
                                   notice=rules.notice_hours[session_type])
     return {"code": reason, "message": text}
+
+
+def check_length(rules: booking_rules.BookingRules, length: int) -> None:
+    if length not in rules.lengths:
+        raise ApiError(422, "invalid", "That session length is not offered.", field="length")
 
 
 class SlotQuery(BaseModel):
@@ -82,18 +88,14 @@ async def get_slots(call: Call) -> dict:
     openings.
     """
     query: SlotQuery = parse_query(call.request, SlotQuery)
-    division_id = call.user.division_id
-    if division_id is None:
-        raise ApiError(403, "forbidden", "Your account is not in a division yet.")
+    division_id = client_division(call)
     now = utcnow()
     async with call.pool.acquire() as conn:
         rules = await booking_rules.load(conn)
         details = await practice.get(conn)
         zone = practice.zone(details)
         client_zone = await client_timezone(conn, call.user.user_id, zone)
-        if query.length not in rules.lengths:
-            raise ApiError(422, "invalid", "That session length is not offered.",
-                           field="length")
+        check_length(rules, query.length)
         found, excluded = await open_slots(conn, division_id, query.session_type,
                                            query.length, now, rules)
         other_lengths = []
@@ -227,17 +229,12 @@ async def book(call: Call) -> dict:
     if body.client_id is not None or body.repeat_weeks != 1:
         raise ApiError(403, "forbidden", "Only the practice can book for someone else or book "
                        "a series.", field="client_id")
-    division_id = call.user.division_id
-    if division_id is None:
-        raise ApiError(403, "forbidden", "Your account is not in a division yet.")
+    division_id = client_division(call)
     now = utcnow()
     async with call.pool.acquire() as conn:
         rules = await booking_rules.load(conn)
-        details = await practice.get(conn)
-        zone = practice.zone(details)
-        if body.length not in rules.lengths:
-            raise ApiError(422, "invalid", "That session length is not offered.",
-                           field="length")
+        zone = practice.zone(await practice.get(conn))
+        check_length(rules, body.length)
         clinician_id = await _choose_clinician(conn, body, division_id, now, rules, zone)
         upcoming = await conn.fetchval(
             "SELECT count(*) FROM appointments WHERE client_id = $1 AND status = 'booked' "

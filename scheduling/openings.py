@@ -10,8 +10,6 @@ the exclusion constraint decides.
 """
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
@@ -21,10 +19,9 @@ import asyncpg
 from scheduling import rules as booking_rules, slots
 from scheduling.appointments import LENGTHS
 from scheduling.schedule import load_schedule, utcnow, when_text
-from server import events, mail, practice
+from server import events, mail, periodic, practice
 from server.settings import Settings
 
-log = logging.getLogger(__name__)
 MAX_LISTED = 5  # openings named in one email; the link to the Calendar shows the rest
 
 
@@ -135,9 +132,4 @@ async def roll_window(pool: asyncpg.Pool, settings: Settings) -> int:
 
 
 async def run(pool: asyncpg.Pool, settings: Settings) -> None:
-    while True:
-        try:
-            await roll_window(pool, settings)
-        except (OSError, asyncpg.PostgresError) as exc:
-            log.warning("wait list roll failed: %s", exc)
-        await asyncio.sleep(600)
+    await periodic.repeat("wait list roll", 600, lambda: roll_window(pool, settings))

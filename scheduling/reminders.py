@@ -5,17 +5,13 @@ outbox row) makes several nodes send each reminder once.
 """
 from __future__ import annotations
 
-import asyncio
-import logging
-
 import asyncpg
 
 from scheduling import rules as booking_rules
 from scheduling.schedule import when_text
-from server import mail, practice
+from server import mail, periodic, practice
 from server.settings import Settings
 
-log = logging.getLogger(__name__)
 INTERVAL_SECONDS = 60
 
 
@@ -45,9 +41,4 @@ async def send_due(pool: asyncpg.Pool, settings: Settings) -> int:
 
 
 async def run(pool: asyncpg.Pool, settings: Settings) -> None:
-    while True:
-        try:
-            await send_due(pool, settings)
-        except (OSError, asyncpg.PostgresError) as exc:
-            log.warning("reminders failed: %s", exc)
-        await asyncio.sleep(INTERVAL_SECONDS)
+    await periodic.repeat("reminders", INTERVAL_SECONDS, lambda: send_due(pool, settings))

@@ -1,4 +1,5 @@
-"""Reading what a slot search needs: a clinician's windows, busy time and time off."""
+"""Reading what a slot search needs: a clinician's windows, busy time and time off; the
+clock and the client's division."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,6 +9,15 @@ import asyncpg
 
 from scheduling import slots
 from scheduling.appointments import LIVE_STATUSES
+from server.api import Call
+from server.errors import ApiError
+
+
+def client_division(call: Call) -> int:
+    """The client's active division, where their Calendar and Wait List live."""
+    if call.user.division_id is None:
+        raise ApiError(403, "forbidden", "Your account is not in a division yet.")
+    return call.user.division_id
 
 
 def utcnow() -> datetime:

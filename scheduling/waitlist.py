@@ -8,6 +8,7 @@ import asyncpg
 from pydantic import BaseModel
 
 from scheduling.appointments import Length, SessionType
+from scheduling.schedule import client_division
 from server import audit, practice
 from server.api import Api, Call
 from server.errors import ApiError, NotFound
@@ -76,13 +77,12 @@ async def list_entries(call: Call) -> dict:
 async def join(call: Call) -> dict:
     """Join the Wait List for a session type and length, for a chosen time."""
     body: EntryIn = call.body
-    if call.user.division_id is None:
-        raise ApiError(403, "forbidden", "Your account is not in a division yet.")
+    division_id = client_division(call)
     async with call.pool.acquire() as conn, conn.transaction():
         duplicate = await conn.fetchval(
             ENTRY_QUERY + " AND e.client_id = $1 AND e.division_id = $2 "
             "AND e.session_type = $3 AND e.length = $4", call.user.user_id,
-            call.user.division_id, body.session_type, body.length)
+            division_id, body.session_type, body.length)
         if duplicate:
             raise ApiError(409, "already_waiting",
                            "You are already on the Wait List for this session; extend it instead.",
@@ -91,7 +91,7 @@ async def join(call: Call) -> dict:
             """INSERT INTO waitlist_entries (client_id, division_id, session_type, length,
                                              expires_at)
                VALUES ($1, $2, $3, $4, now() + $5::interval) RETURNING id""",
-            call.user.user_id, call.user.division_id, body.session_type, body.length,
+            call.user.user_id, division_id, body.session_type, body.length,
             KEEP_FOR[body.keep_for][1])
         await audit.record(conn, call.request, actor_id=call.user.user_id, action="join",
                            record_type="waitlist_entry", record_id=row_id,

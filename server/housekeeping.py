@@ -1,26 +1,21 @@
 """Periodic clean-up every node runs: expired sessions, old login failures, old events."""
 from __future__ import annotations
 
-import asyncio
-import logging
-
 import asyncpg
 
-from server import events
+from server import events, periodic
 from server.auth import sessions, throttle
 from server.settings import Settings
 
-log = logging.getLogger(__name__)
 INTERVAL_SECONDS = 600
 
 
+async def clean(pool: asyncpg.Pool, settings: Settings) -> None:
+    async with pool.acquire() as conn:
+        await sessions.prune(conn, settings)
+        await throttle.prune(conn)
+        await events.prune(conn, settings.events_retention_days)
+
+
 async def run(pool: asyncpg.Pool, settings: Settings) -> None:
-    while True:
-        try:
-            async with pool.acquire() as conn:
-                await sessions.prune(conn, settings)
-                await throttle.prune(conn)
-                await events.prune(conn, settings.events_retention_days)
-        except (OSError, asyncpg.PostgresError) as exc:
-            log.warning("housekeeping failed: %s", exc)
-        await asyncio.sleep(INTERVAL_SECONDS)
+    await periodic.repeat("housekeeping", INTERVAL_SECONDS, lambda: clean(pool, settings))
