@@ -18,7 +18,7 @@ from media.rates import best_rate_kbps
 
 PINGS = 30
 PING_GAP = 0.02
-TRANSFER_SECONDS = 1.5
+TRANSFER_SECONDS = 1.2
 CHUNK = b"\x00" * 8192
 HIGH_WATER = 256 * 1024
 

@@ -227,3 +227,21 @@ async def test_the_precheck_measures_against_the_server_peer_and_keeps_the_verdi
     await log_in(client, room["clinician"]["email"], room["clinician"]["password"])
     seen = (await client.get(f"/api/appointments/{room['id']}/video/checks")).json()["checks"]
     assert [(c["role"], c["verdict"]) for c in seen] == [("client", "good")]
+
+
+async def test_the_demo_client_has_a_video_session_open_now(portal, conn):
+    from server import demo
+    from signaling import access
+
+    client_id = await conn.fetchval("SELECT id FROM users WHERE email = $1", demo.CLIENT[0])
+    appointment_id = await conn.fetchval(
+        "SELECT id FROM appointments WHERE client_id = $1 AND session_type = 'video' "
+        "AND status = 'booked' AND ends_at > now() ORDER BY starts_at LIMIT 1", client_id)
+    room = await access.joinable_room(conn, appointment_id, client_id, portal.settings)
+    assert room.appointment.clinician_id == await conn.fetchval(
+        "SELECT id FROM users WHERE email = $1", demo.THERAPIST[0])
+    # Starting the demo again keeps that one rather than adding another.
+    count = "SELECT count(*) FROM appointments WHERE client_id = $1 AND session_type = 'video'"
+    before = await conn.fetchval(count, client_id)
+    await demo.ensure_video_session(conn)
+    assert await conn.fetchval(count, client_id) == before

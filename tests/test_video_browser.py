@@ -68,7 +68,9 @@ async def test_client_on_a_phone_and_therapist_on_a_desktop_meet(browser, portal
     client = await logged_in_page(browser, portal.url, video_session["client"], PHONE)
     therapist = await logged_in_page(browser, portal.url, video_session["therapist"], DESKTOP)
     try:
-        await client.goto(f"/sessions/{video_session['id']}")
+        # Home -> the session -> "Start Video Session"
+        await client.locator(f'a[href="/sessions/{video_session["id"]}"]').first.click()
+        await client.wait_for_url(f"**/sessions/{video_session['id']}")
         await client.get_by_role("link", name="Start Video Session").click()
         await client.wait_for_url(f"**/sessions/{video_session['id']}/video")
         await expect(client.locator("#check-step")).to_be_visible()

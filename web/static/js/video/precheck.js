@@ -5,7 +5,7 @@ import { api } from "../api.js";
 
 const PINGS = 30;
 const PING_GAP_MS = 20;
-const TRANSFER_S = 1.5;
+const TRANSFER_S = 1.2;
 const CHUNK = new ArrayBuffer(8192);
 const HIGH_WATER = 256 * 1024;
 
