@@ -245,3 +245,37 @@ async def test_the_demo_client_has_a_video_session_open_now(portal, conn):
     before = await conn.fetchval(count, client_id)
     await demo.ensure_video_session(conn)
     assert await conn.fetchval(count, client_id) == before
+
+
+async def test_a_relay_on_one_node_serves_a_participant_on_another(portal, appointment,
+                                                                   database_url, monkeypatch):
+    from tests.support import start_portal, stop, wait_until_serving
+
+    monkeypatch.setenv("VIDEO_RELAY", "always")
+    process, node_c = await start_portal(database_url)
+    portal.settings.video_relay = "always"
+    room = await appointment()
+    client = clinician = None
+    try:
+        await wait_until_serving(node_c)
+        client = await participant(portal.url, room["client"], room["id"])
+        clinician = await participant(node_c, room["clinician"], room["id"])
+        await client.join()
+        await clinician.join()
+        await client.relay()  # the first offer makes this node the room's host
+        assert (await clinician.relay())["type"] == "video.relay.answer"
+        await asyncio.gather(client.wait_frames(), clinician.wait_frames())
+        assert set(portal.app.state.relay.rooms[room["id"]].peers) == {client.peer_id,
+                                                                        clinician.peer_id}
+        await clinician.leave()  # carried to the hosting node too
+        for _ in range(100):
+            if clinician.peer_id not in portal.app.state.relay.rooms[room["id"]].peers:
+                break
+            await asyncio.sleep(0.05)
+        assert list(portal.app.state.relay.rooms[room["id"]].peers) == [client.peer_id]
+    finally:
+        portal.settings.video_relay = "off"
+        for person in (client, clinician):
+            if person is not None:
+                await person.close()
+        await stop(process)
