@@ -59,3 +59,18 @@ def test_the_verdict_follows_the_published_scale():
     assert verdict(**{**good, "download_kbps": 500})[0] == "poor"
     grade, advice = verdict(**{**good, "rtt_ms": 700})
     assert grade == "poor" and any("lag" in line for line in advice)
+
+
+def test_rates_past_what_the_data_channel_measures_are_kept_as_at_least():
+    from media.checks import at_least
+    from media.precheck import MEASURABLE_KBPS
+    from media.rates import best_rate_kbps
+
+    assert at_least(2500, False) == (2500, False)
+    assert at_least(MEASURABLE_KBPS + 4000, False) == (MEASURABLE_KBPS, True)
+    assert at_least(None, False) == (None, False)
+    steady = [(i / 100, 10_000) for i in range(200)]  # 1 MB/s (8 Mbit/s) for two seconds
+    assert 7_800 <= best_rate_kbps(steady) <= 8_200
+    burst = [(2.0 + i / 400, 10_000) for i in range(200)]  # then 32 Mbit/s for half a second
+    assert 31_000 <= best_rate_kbps(steady + burst) <= 33_000
+    assert best_rate_kbps([(0.0, 1000), (0.1, 1000)]) == 80
