@@ -21,6 +21,7 @@ from scheduling import pages as scheduling_pages, rules as scheduling_rules
 from server import (accounts, audit, db, demo, housekeeping, local_mail, mail, pages, practice,
                     rendering, ws)
 from server.api import Api
+from server import messages
 from server.hub import Hub
 from server.errors import ApiError, error_response, handle_api_error, handle_http_error
 from server.settings import Settings
@@ -67,7 +68,7 @@ class SecurityHeaders:
 # Each area brings its API (`api`) and, when it has pages, `page_routes()`.
 AREAS: list[ModuleType] = [accounts, practice, audit, time_off, scheduling_rules, availability,
                            booking, changes, calendar, waitlist, scheduling_pages, video_pages,
-                           video_checks]
+                           video_checks, messages]
 
 
 def build_api() -> Api:
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         tasks = [asyncio.create_task(housekeeping.run(pool, settings)), *video.start(app)]
         tasks.append(asyncio.create_task(reminders.run(pool, settings)))
         tasks.append(asyncio.create_task(openings.run(pool, settings)))
+        tasks.append(asyncio.create_task(messages.alerts.run(pool, settings)))
         if settings.mail_worker:
             tasks.append(asyncio.create_task(app.state.mail_worker.run()))
         try:

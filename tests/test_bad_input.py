@@ -38,12 +38,20 @@ EXAMPLES = {
     ("post", "/api/appointments/{id}/status"): {"status": "attended"},
     ("post", "/api/waitlist"): {"session_type": "video", "length": 60, "keep_for": "2w"},
     ("post", "/api/waitlist/{id}/extend"): {"keep_for": "1m"},
+    ("post", "/api/threads"): {"subject": "A question", "body": "Hello"},
+    ("post", "/api/threads/{id}/messages"): {"body": "Hello"},
+    ("put", "/api/message-settings"): {"days": [0, 1], "opens": "09:00", "closes": "17:00",
+                                       "reply_within_days": 1},
+    ("put", "/api/message-alerts"): {"digest_hours": 4, "quiet_from": "19:00",
+                                     "quiet_until": "08:00"},
 }
 # Tables whose content must not change; sessions, login failures and the audit log record the
 # attempts themselves.
 WATCHED = ["practice", "divisions", "users", "memberships", "account_tokens", "outbox",
            "time_off", "booking_rules", "session_type_rules", "availability", "appointments",
-           "calendar_feeds", "events", "waitlist_entries", "waitlist_notices"]
+           "calendar_feeds", "events", "waitlist_entries", "waitlist_notices",
+           "message_threads", "messages", "message_reads", "message_attachments",
+           "message_settings", "message_alert_prefs", "message_alerts_sent"]
 UNKNOWN_IDS = ["0", "987654321", str(2**63 + 7), "abc", "-1"]
 
 

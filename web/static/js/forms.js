@@ -2,6 +2,7 @@
 //   data-method      HTTP method (POST by default)
 //   data-redirect    go here on success;  data-reload: reload on success
 //   data-success     text shown in .form-success on success (else the API's "message")
+//   otherwise the form dispatches "api:success" (detail: the API's answer) for page scripts
 // Field conversions: data-json="int" | "int[]" | "bool" | "str[]" | "moment" (a
 // datetime-local input sent as an ISO instant in the browser's zone); names like "a.0.b"
 // build nested objects and lists (rows left blank are dropped).
@@ -54,7 +55,7 @@ export function formBody(form) {
   return compact(body);
 }
 
-function showErrors(form, error) {
+export function showErrors(form, error) {
   form.querySelectorAll("[data-error-for]").forEach((el) => { el.textContent = ""; });
   const general = form.querySelector(".form-error");
   const fieldName = error && error.field ? error.field.split(".")[0] : null;
@@ -81,6 +82,7 @@ async function submit(form) {
     const result = await api(method, form.dataset.api, method === "DELETE" ? undefined : formBody(form));
     if (form.dataset.redirect !== undefined) { window.location.assign(form.dataset.redirect || "/"); return; }
     if (form.hasAttribute("data-reload")) { window.location.reload(); return; }
+    form.dispatchEvent(new CustomEvent("api:success", { bubbles: true, detail: result }));
     if (success) success.textContent = form.dataset.success || (result && result.message) || "Done.";
   } catch (error) {
     showErrors(form, error);
