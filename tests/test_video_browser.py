@@ -127,3 +127,39 @@ async def test_participants_on_two_nodes_see_each_other(browser, portal, databas
             await therapist.context.close()
     finally:
         await stop(process)
+
+
+async def test_when_no_direct_path_works_both_are_relayed_through_the_server(browser, portal,
+                                                                           video_session):
+    portal.settings.video_relay = "fallback"
+    client = await logged_in_page(browser, portal.url, video_session["client"], PHONE)
+    therapist = await logged_in_page(browser, portal.url, video_session["therapist"], DESKTOP)
+    try:
+        for page in (client, therapist):
+            await page.goto(f"/sessions/{video_session['id']}/video")
+            await enter_room(page)
+        await asyncio.gather(frames_grow(client), frames_grow(therapist))
+        await expect(client.locator("#relay-note")).to_be_hidden()
+        # What a failed direct connection does (ICE "failed" or nothing after 15 s):
+        await client.evaluate("window.portalVideo.fallBack()")
+        for page in (client, therapist):
+            await expect(page.get_by_text("Relayed through the practice's server")).to_be_visible()
+        await asyncio.gather(frames_grow(client), frames_grow(therapist))
+        assert (await stats(client))["relay"] and (await stats(therapist))["relay"]
+        room = portal.app.state.relay.rooms[video_session["id"]]
+        assert len(room.peers) == 2
+        # Low also caps the server's encoder towards this browser.
+        await client.get_by_role("button", name="Settings").click()
+        await client.get_by_label("Low").check()
+        await client.get_by_role("button", name="Close").click()
+        peer_id = await client.evaluate("window.portalVideo.peerId")
+        for _ in range(50):
+            if room.peers[peer_id].encoder.cap == 250_000:
+                break
+            await asyncio.sleep(0.1)
+        assert room.peers[peer_id].encoder.cap == 250_000
+        assert (await stats(client))["maxBitrate"] == 250_000
+    finally:
+        portal.settings.video_relay = "off"
+        await client.context.close()
+        await therapist.context.close()

@@ -28,7 +28,9 @@ const ding = $("ding");
 
 // What the page exposes for its tests and for support: counters and live statistics.
 // continuedAt/firstFrameAt (performance.now()) time "Continue" to the first remote frame.
-window.portalVideo = { peerId, state, dings: 0, reloads: 0, stats, continuedAt: null, firstFrameAt: null };
+// fallBack() is what a failed direct connection calls (also for tests and support).
+window.portalVideo = { peerId, state, dings: 0, reloads: 0, stats, continuedAt: null, firstFrameAt: null,
+                       fallBack: () => fallBack() };
 
 // ---------------------------------------------------------------------------- pre-check
 
