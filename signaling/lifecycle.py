@@ -35,5 +35,9 @@ def start(app: Starlette) -> list[asyncio.Task]:
 
 
 async def stop(app: Starlette) -> None:
+    # Peers whose socket closed moments ago stay in the room's table; the other side heals
+    # (it offers to whoever arrives) and pruning removes the rows.
+    for task in list(protocol.pending_leaves):
+        task.cancel()
     await app.state.precheck.stop()
     await app.state.relay.stop()

@@ -20,7 +20,9 @@ and the event hub of whichever node holds the other participant's socket deliver
 order and once, exactly as it delivers notifications. So the two participants may be on
 different nodes, and a participant whose socket drops and comes back through another node
 resumes from its last event id without losing an offer or a candidate. A node knows only which
-of its own sockets joined which room, to announce "left" when such a socket closes.
+of its own sockets joined which room: when such a socket closes without "leave", it announces
+"left" after LEAVE_GRACE_SECONDS unless the peer has joined again meanwhile, through any node
+(its presence row's joined_at says so), so a phone changing networks keeps its call.
 
 `peer_id` is a random id the room page makes per load, so a participant's second tab, or the
 same page after a reload, is a new peer; signals carry `to` and a page ignores those for
@@ -29,9 +31,11 @@ after a day rather than keeping them with the ordinary 30-day events.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -49,6 +53,8 @@ PEER_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_SIGNAL_BYTES = 48 * 1024
 SIGNAL_KINDS = {"offer", "answer", "candidate", "mode"}
 SIGNAL_RETENTION_HOURS = 24
+LEAVE_GRACE_SECONDS = 8.0  # a dropped socket has this long to come back before "left"
+pending_leaves: set[asyncio.Task] = set()
 
 
 class BadMessage(ApiError):
@@ -173,31 +179,61 @@ async def on_reload(websocket: WebSocket, principal: Principal, message: dict) -
         await announce(conn, member, appointment_id, peer_id, principal.user_id, "reloading")
 
 
-async def leave(pool: asyncpg.Pool, user_id: int, appointment_id: int, peer_id: str) -> None:
+async def leave(pool: asyncpg.Pool, user_id: int, appointment_id: int, peer_id: str,
+                unless_joined_since: datetime | None = None) -> bool:
+    """Take the peer out of the room and tell the other side; False if it was not there (or
+    joined again after `unless_joined_since`)."""
     async with pool.acquire() as conn, conn.transaction():
         member = await room_member(conn, appointment_id, peer_id, user_id)
         if member is None:
-            return
-        await conn.execute(
-            "DELETE FROM video_presence WHERE appointment_id = $1 AND peer_id = $2",
-            appointment_id, peer_id)
+            return False
+        gone = await conn.fetchval(
+            """DELETE FROM video_presence WHERE appointment_id = $1 AND peer_id = $2
+               AND ($3::timestamptz IS NULL OR joined_at < $3) RETURNING true""",
+            appointment_id, peer_id, unless_joined_since)
+        if not gone:
+            return False
         await announce(conn, member, appointment_id, peer_id, user_id, "left")
+    return True
+
+
+async def left(app: Any, user_id: int, appointment_id: int, peer_id: str,
+               unless_joined_since: datetime | None = None) -> None:
+    if await leave(app.state.pool, user_id, appointment_id, peer_id, unless_joined_since):
+        for hook in leave_hooks:
+            await hook(app, appointment_id, peer_id, user_id)
 
 
 async def on_leave(websocket: WebSocket, principal: Principal, message: dict) -> None:
     appointment_id = appointment_of(message)
     peer_id = peer_of(message)
     joined_peers(websocket).discard((appointment_id, peer_id))
-    await leave(websocket.app.state.pool, principal.user_id, appointment_id, peer_id)
-    for hook in leave_hooks:
-        await hook(websocket.app, appointment_id, peer_id, principal.user_id)
+    await left(websocket.app, principal.user_id, appointment_id, peer_id)
+
+
+async def _left_unless_back(app: Any, user_id: int, appointment_id: int, peer_id: str,
+                            closed_at: datetime) -> None:
+    await asyncio.sleep(LEAVE_GRACE_SECONDS)
+    try:
+        await left(app, user_id, appointment_id, peer_id, unless_joined_since=closed_at)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        log.warning("could not announce that %s left: %s", peer_id, exc)
 
 
 async def on_close(websocket: WebSocket, principal: Principal) -> None:
-    for appointment_id, peer_id in list(joined_peers(websocket)):
-        await leave(websocket.app.state.pool, principal.user_id, appointment_id, peer_id)
-        for hook in leave_hooks:
-            await hook(websocket.app, appointment_id, peer_id, principal.user_id)
+    """A socket that closes without "leave" may be a phone changing networks: its page joins
+    again through a new socket (perhaps on another node) and the call goes on. Only if it has
+    not come back after LEAVE_GRACE_SECONDS is it taken out of the room."""
+    peers = list(joined_peers(websocket))
+    if not peers:
+        return
+    app = websocket.app
+    closed_at = await app.state.pool.fetchval("SELECT now()")
+    for appointment_id, peer_id in peers:
+        task = asyncio.create_task(
+            _left_unless_back(app, principal.user_id, appointment_id, peer_id, closed_at))
+        pending_leaves.add(task)
+        task.add_done_callback(pending_leaves.discard)
 
 
 async def on_relay_offer(websocket: WebSocket, principal: Principal, message: dict) -> None:

@@ -279,3 +279,36 @@ async def test_a_relay_on_one_node_serves_a_participant_on_another(portal, appoi
             if person is not None:
                 await person.close()
         await stop(process)
+
+
+async def test_a_dropped_socket_that_comes_back_keeps_the_call(portal, appointment,
+                                                                monkeypatch):
+    from signaling import protocol
+
+    monkeypatch.setattr(protocol, "LEAVE_GRACE_SECONDS", 1.0)
+    room = await appointment()
+    client = await participant(portal.url, room["client"], room["id"])
+    clinician = await participant(portal.url, room["clinician"], room["id"])
+    http = httpx.AsyncClient(base_url=portal.url)
+    await log_in(http, room["clinician"]["email"], room["clinician"]["password"])
+    try:
+        await meet(client, clinician)
+        await clinician.socket.close()  # the phone changes networks; its call goes on
+        socket = await open_socket(portal.url, http)
+        await next_message(socket, "hello")
+        await socket.send(json.dumps({"type": "video.join", "appointment_id": room["id"],
+                                      "peer_id": clinician.peer_id}))
+        assert (await next_message(socket, "video.joined"))["peer_id"] == clinician.peer_id
+        before = client.frames["video"]
+        await asyncio.sleep(1.5)
+        assert [p["state"] for p in client.presence] == ["arrived", "arrived"]
+        assert client.frames["video"] > before + 10
+        await socket.close()  # gone for good this time: "left" after the grace period
+        for _ in range(60):
+            if client.presence[-1]["state"] == "left":
+                break
+            await asyncio.sleep(0.05)
+        assert client.presence[-1]["state"] == "left"
+    finally:
+        await client.close()
+        await clinician.close()
