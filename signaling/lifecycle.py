@@ -9,7 +9,7 @@ from starlette.applications import Starlette
 
 from media.precheck import PrecheckService
 from media.relay import RelayService
-from signaling import protocol  # importing it registers the room's /ws handlers
+from signaling import protocol, relay_messages  # noqa: F401  (importing registers the /ws handlers)
 
 log = logging.getLogger(__name__)
 PRUNE_SECONDS = 3600

@@ -44,7 +44,6 @@ from starlette.websockets import WebSocket
 from server import audit, events, ws
 from server.auth.principal import Principal
 from server.errors import ApiError
-from media import quality, relay
 from signaling import access, ice
 
 log = logging.getLogger(__name__)
@@ -236,52 +235,6 @@ async def on_close(websocket: WebSocket, principal: Principal) -> None:
         task.add_done_callback(pending_leaves.discard)
 
 
-async def on_relay_offer(websocket: WebSocket, principal: Principal, message: dict) -> None:
-    """Relay mode: this browser's offer to the practice's server peer; the answer comes back."""
-    appointment_id = appointment_of(message)
-    peer_id = peer_of(message)
-    sdp = message.get("sdp")
-    if not isinstance(sdp, str) or not 10 <= len(sdp) <= MAX_SIGNAL_BYTES:
-        raise BadMessage("sdp must be a session description.", "sdp")
-    settings = websocket.app.state.settings
-    if settings.video_relay == "off":
-        raise ApiError(409, "relay_off", "This practice does not relay video through its server.")
-    async with websocket.app.state.pool.acquire() as conn:
-        if await room_member(conn, appointment_id, peer_id, principal.user_id) is None:
-            raise ApiError(409, "not_in_room", "Join the room before connecting.")
-    try:
-        answer = await websocket.app.state.relay.request(
-            appointment_id, peer_id, principal.user_id, "offer", sdp)
-    except relay.RelayError as exc:
-        raise ApiError(503, "relay_failed", f"The practice's server could not relay: {exc}.")
-    reply(websocket, {"type": "video.relay.answer", "appointment_id": appointment_id,
-                      "peer_id": peer_id, "sdp": answer})
-
-
-async def on_relay_quality(websocket: WebSocket, principal: Principal, message: dict) -> None:
-    appointment_id = appointment_of(message)
-    peer_id = peer_of(message)
-    preset = message.get("preset")
-    if preset not in quality.PRESETS:
-        raise BadMessage("preset must be auto, high, medium or low.", "preset")
-    async with websocket.app.state.pool.acquire() as conn:
-        if await room_member(conn, appointment_id, peer_id, principal.user_id) is None:
-            raise ApiError(409, "not_in_room", "Join the room first.")
-    await websocket.app.state.relay.request(appointment_id, peer_id, principal.user_id,
-                                            "quality", preset)
-    reply(websocket, {"type": "video.relay.quality", "appointment_id": appointment_id,
-                      "preset": preset})
-
-
-async def relay_leave(app: Any, appointment_id: int, peer_id: str, user_id: int) -> None:
-    relay_service = getattr(app.state, "relay", None)
-    if relay_service is not None:
-        try:
-            await relay_service.request(appointment_id, peer_id, user_id, "leave", "")
-        except relay.RelayError as exc:
-            log.warning("relay leave failed: %s", exc)
-
-
 async def prune(conn: asyncpg.Connection) -> None:
     """Drop delivered signaling (it holds network addresses) and presence left by dead nodes."""
     await events.prune_kind(conn, "video.", SIGNAL_RETENTION_HOURS)
@@ -290,8 +243,8 @@ async def prune(conn: asyncpg.Connection) -> None:
 
 
 Handler = Any
-# Called with (app, appointment_id, peer_id, user_id) when a peer leaves: the relay drops its peer.
-leave_hooks: list[Handler] = [relay_leave]
+# Called with (app, appointment_id, peer_id, user_id) when a peer leaves (the relay drops it).
+leave_hooks: list[Handler] = []
 
 
 def guarded(handler: ws.MessageHandler) -> ws.MessageHandler:
@@ -321,6 +274,4 @@ register("video.join", on_join)
 register("video.signal", on_signal)
 register("video.reload", on_reload)
 register("video.leave", on_leave)
-register("video.relay.offer", on_relay_offer)
-register("video.relay.quality", on_relay_quality)
 ws.closers.append(on_close)

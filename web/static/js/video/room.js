@@ -7,6 +7,7 @@ import { api } from "../api.js";
 import { onEvent, send } from "../events.js";
 import { describe, fillChoices, openMedia } from "./devices.js";
 import { measureNetwork } from "./precheck.js";
+import { progress, showCheck, showClientCheck } from "./check_view.js";
 
 const FALLBACK_AFTER_MS = 15000;
 const ARRIVAL_GRACE_MS = 1500;
@@ -33,37 +34,6 @@ window.portalVideo = { peerId, state, dings: 0, reloads: 0, stats, continuedAt: 
                        fallBack: () => fallBack() };
 
 // ---------------------------------------------------------------------------- pre-check
-
-function progress(percent, text) {
-  $("check-progress").value = percent;
-  $("check-step").textContent = text;
-}
-
-function rate(kbps, atLeast) {
-  if (kbps === null || kbps === undefined) return "–";
-  const text = kbps >= 1000 ? `${(kbps / 1000).toFixed(1)} Mbit/s` : `${kbps} kbit/s`;
-  return atLeast ? `at least ${text}` : text;
-}
-
-function showCheck(check) {
-  const results = $("check-results");
-  results.hidden = false;
-  results.querySelector('[data-result="download"]').textContent = rate(check.download_kbps, check.download_at_least);
-  results.querySelector('[data-result="upload"]').textContent = rate(check.upload_kbps, check.upload_at_least);
-  results.querySelector('[data-result="rtt"]').textContent = check.rtt_ms === null ? "–" : `${check.rtt_ms} ms`;
-  results.querySelector('[data-result="jitter"]').textContent = check.jitter_ms === null ? "–" : `${check.jitter_ms} ms`;
-  results.querySelector('[data-result="loss"]').textContent = check.loss_pct === null ? "–" : `${check.loss_pct} %`;
-  const verdict = $("check-verdict");
-  verdict.hidden = false;
-  verdict.className = `verdict ${check.verdict}`;
-  verdict.textContent = { good: "Your connection is good.", fair: "Your connection is fair.",
-                          poor: "Your connection is poor." }[check.verdict];
-  $("check-advice").replaceChildren(...check.advice.map((line) => {
-    const item = document.createElement("li");
-    item.textContent = line;
-    return item;
-  }));
-}
 
 async function useDevices(choice) {
   const opened = await openMedia(choice);
@@ -106,18 +76,6 @@ async function precheck() {
   page.dataset.precheck = "done";
   $("continue").disabled = false;
   $("recheck").hidden = false;
-}
-
-async function showClientCheck() {
-  const slots = document.querySelectorAll("[data-client-check]");
-  if (!slots.length) return;
-  try {
-    const { checks } = await api("GET", `/api/appointments/${appointmentId}/video/checks`);
-    const check = checks.find((c) => c.role === "client");
-    const text = check ? `${check.name}'s last check: ${check.verdict} (download ${rate(check.download_kbps, check.download_at_least)}, round trip ${check.rtt_ms ?? "–"} ms)` :
-      "The client has not run the pre-check yet.";
-    slots.forEach((slot) => { slot.textContent = text; });
-  } catch { /* the room works without it */ }
 }
 
 // ----------------------------------------------------------------------------- the room
@@ -306,7 +264,7 @@ onEvent("video.presence", ({ payload }) => {
     if (payload.peer_id === state.remote && state.pc) return;  // their socket came back
     playDing();
     notice(`${payload.name} has joined.`);
-    if (payload.role === "client") showClientCheck();
+    if (payload.role === "client") showClientCheck(appointmentId);
     if (state.relay) return;
     // The newcomer offers. Only if both joined at once (neither saw the other) does no offer
     // come; then this side offers too, and perfect negotiation settles the crossing offers.
@@ -396,5 +354,5 @@ $("leave").addEventListener("click", () => {
 });
 window.addEventListener("pagehide", () => { if (state.inRoom) send(message("video.leave")); });
 
-showClientCheck();
+showClientCheck(appointmentId);
 precheck();
