@@ -8,7 +8,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from scheduling import availability, booking, calendar, rules as booking_rules, time_off, waitlist
+from media import checks as video_checks
 from scheduling.schedule import rows_for, utcnow
+from signaling import pages as video_pages
 from server import accounts, practice
 from server.auth.principal import Principal
 from server.rendering import portal_page, render
@@ -78,9 +80,18 @@ async def session_page(request: Request, me: Principal) -> Response:
                                          me.is_therapist)
     except (ValueError, booking.NotFound):
         return RedirectResponse("/calendar" if me.is_therapist else "/home", status_code=303)
-    rules = await booking_rules.load(request.app.state.pool)
+    pool = request.app.state.pool
+    rules = await booking_rules.load(pool)
+    video = checks = None
+    if session["session_type"] == "video" and session["upcoming"]:
+        video = await video_pages.status(pool, request.app.state.settings, session["id"],
+                                         me.user_id)
+        if me.is_therapist:  # the client's last pre-check, beside the session
+            checks = await video_checks.last_checks(pool, session["id"],
+                                                    [session["client"]["id"]])
     return await render(request, "scheduling/session.html", me, session=session, rules=rules,
-                        session_types=SESSION_TYPE_NAMES)
+                        session_types=SESSION_TYPE_NAMES, video=video,
+                        last_check=checks[0] if checks else None)
 
 
 @portal_page()

@@ -254,3 +254,20 @@ async def test_the_therapists_day_and_week_show_sessions_and_the_number_to_call(
     assert "</strong> Phoebe Phone</a>" not in other_day.text  # (still in the booking form)
     # the client's own page never lists the therapist's calendar
     assert "Book for a client" not in (await http.get("/calendar")).text
+
+
+async def test_the_therapist_sees_the_clients_last_precheck_beside_the_session(clinic, conn):
+    client, http = await clinic.new_client(name="Vic Video")
+    appointment = (await http.post("/api/appointments", json=body(local(2, 11)))).json()
+    page = await clinic.therapist_http.get(f"/sessions/{appointment['id']}")
+    assert "Vic Video has not run the pre-check" in page.text
+    await conn.execute(
+        "INSERT INTO video_checks (appointment_id, user_id, camera, microphone, download_kbps,"
+        " download_at_least, upload_kbps, upload_at_least, rtt_ms, jitter_ms, loss_pct,"
+        " duration_ms, verdict, advice) VALUES ($1, $2, true, true, 4200, false, 1800, false,"
+        " 48, 4, 0, 4300, 'good', '')", appointment["id"], client["id"])
+    page = await clinic.therapist_http.get(f"/sessions/{appointment['id']}")
+    assert "Vic Video's last pre-check" in page.text and "download 4 Mbit/s" in page.text
+    # the client does not see a panel about themself, and the room is not open yet
+    own = await http.get(f"/sessions/{appointment['id']}")
+    assert "last pre-check" not in own.text and "The video room opens at" in own.text
