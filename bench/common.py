@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import secrets
@@ -9,6 +10,7 @@ import statistics
 import sys
 import uuid
 from pathlib import Path
+from typing import AsyncIterator
 
 import asyncpg
 
@@ -51,6 +53,32 @@ class Database:
         await self.admin.close()
 
 
+async def _drain(stream: asyncio.StreamReader) -> None:
+    while await stream.read(65536):
+        pass
+
+
+@contextlib.asynccontextmanager
+async def nodes(database_url: str, count: int = 2) -> AsyncIterator[list[str]]:
+    """`count` portal processes on one database, serving; their URLs.
+
+    Their output is read as it comes: uvicorn logs every socket and request, and a node whose
+    pipe fills up stops dead in the middle of a run.
+    """
+    started = [await start_portal(database_url) for _ in range(count)]
+    drains = [asyncio.create_task(_drain(process.stdout)) for process, _ in started]
+    try:
+        for _, url in started:
+            await wait_until_serving(url)
+        yield [url for _, url in started]
+    finally:
+        for task in drains:
+            task.cancel()
+        await asyncio.gather(*drains, return_exceptions=True)
+        for process, _ in started:
+            await stop(process)
+
+
 async def make_clients(conn: asyncpg.Connection, count: int, division: str = "therapy",
                        ) -> list[tuple[int, str]]:
     """`count` client accounts with live sessions: [(user_id, session cookie token)].
@@ -73,5 +101,5 @@ async def make_clients(conn: asyncpg.Connection, count: int, division: str = "th
     return list(zip(ids, tokens))
 
 
-__all__ = ["Database", "free_port", "make_clients", "percentile", "start_portal", "stop",
-           "summary", "wait_until_serving"]
+__all__ = ["Database", "free_port", "make_clients", "nodes", "percentile", "start_portal",
+           "stop", "summary", "wait_until_serving"]

@@ -17,13 +17,13 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Callable, Hashable
 
 import asyncpg
 import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (Database, free_port, make_clients, start_portal, stop,  # noqa: E402
-                    summary, wait_until_serving)
+from common import Database, free_port, make_clients, nodes, summary  # noqa: E402
 
 from server import events  # noqa: E402
 from server.auth.sessions import COOKIE  # noqa: E402
@@ -52,28 +52,61 @@ async def connect_all(targets: list[tuple[str, dict]]) -> list:
     return sockets
 
 
-async def portal_run(database_url: str, node_urls: list[str], count: int, rate: float) -> dict:
-    conn = await asyncpg.connect(database_url)
-    clients = await make_clients(conn, count)
+class Arrivals:
+    """Reads every socket and notes when each awaited message arrives, by key.
+
+    `key_of(message)` names a message the run waits for (None for the others); the run is over
+    when `count` keys have arrived or TIMEOUT passes.
+    """
+
+    def __init__(self, sockets: list, count: int, key_of: Callable[[dict], Hashable | None]
+                 ) -> None:
+        self.sockets = sockets
+        self.count = count
+        self.key_of = key_of
+        self.at: dict[Hashable, float] = {}
+        self.done = asyncio.Event()
+        self.readers = [asyncio.create_task(self._read(s)) for s in sockets]
+
+    async def _read(self, socket) -> None:
+        async for frame in socket:
+            key = self.key_of(json.loads(frame))
+            if key is not None and key not in self.at:
+                self.at[key] = time.perf_counter()
+                if len(self.at) == self.count:
+                    self.done.set()
+
+    async def finish(self, started: dict[Hashable, float]) -> dict:
+        """Wait for the rest, close the sockets; latencies from `started` (key: clock)."""
+        try:
+            await asyncio.wait_for(self.done.wait(), TIMEOUT)
+        except TimeoutError:
+            pass
+        for task in self.readers:
+            task.cancel()
+        await asyncio.gather(*[s.close() for s in self.sockets], return_exceptions=True)
+        latencies = [(self.at[k] - t) * 1000 for k, t in started.items() if k in self.at]
+        return {**summary(latencies), "lost": self.count - len(latencies)}
+
+
+async def open_sockets(node_urls: list[str], tokens: list[str]) -> list:
+    """One /ws socket per session token, spread over the nodes, each past its hello."""
     ws_urls = [u.replace("http://", "ws://") + "/ws" for u in node_urls]
     sockets = await connect_all([
         (ws_urls[i % len(ws_urls)],
          {"Cookie": f"{COOKIE}={token}", "Origin": node_urls[i % len(node_urls)]})
-        for i, (_, token) in enumerate(clients)])
+        for i, token in enumerate(tokens)])
     for socket in sockets:
         assert json.loads(await socket.recv())["type"] == "hello"
-    arrived: dict[int, float] = {}
-    done = asyncio.Event()
+    return sockets
 
-    async def receive(socket) -> None:
-        async for frame in socket:
-            message = json.loads(frame)
-            if message["type"] == "event":
-                arrived[message["id"]] = time.perf_counter()
-                if len(arrived) == count:
-                    done.set()
 
-    readers = [asyncio.create_task(receive(s)) for s in sockets]
+async def portal_run(database_url: str, node_urls: list[str], count: int, rate: float) -> dict:
+    conn = await asyncpg.connect(database_url)
+    clients = await make_clients(conn, count)
+    sockets = await open_sockets(node_urls, [token for _, token in clients])
+    arrivals = Arrivals(sockets, count,
+                        lambda message: message["id"] if message["type"] == "event" else None)
     committed: dict[int, float] = {}
     async for index in paced(count, rate):
         user_id = clients[index][0]
@@ -82,16 +115,9 @@ async def portal_run(database_url: str, node_urls: list[str], count: int, rate: 
         [event_id] = await events.publish(conn, [user_id], "bench.push", {})
         committed[event_id] = time.perf_counter()
         await transaction.commit()
-    try:
-        await asyncio.wait_for(done.wait(), TIMEOUT)
-    except TimeoutError:
-        pass
-    for task in readers:
-        task.cancel()
-    await asyncio.gather(*[s.close() for s in sockets], return_exceptions=True)
+    result = await arrivals.finish(committed)
     await conn.close()
-    latencies = [(arrived[i] - t) * 1000 for i, t in committed.items() if i in arrived]
-    return {**summary(latencies), "lost": count - len(latencies)}
+    return result
 
 
 async def floor_run(count: int, rate: float) -> dict:
@@ -132,6 +158,10 @@ async def floor_run(count: int, rate: float) -> dict:
     return {**summary(latencies), "lost": count - len(latencies)}
 
 
+HEADER = ("| scenario | clients | p50 ms | p99 ms | p50 vs floor | p99 vs floor | lost |\n"
+          "| --- | --- | --- | --- | --- | --- | --- |")
+
+
 def row(name: str, count: int, result: dict, floor: dict) -> str:
     return (f"| {name} | {count} | {result['p50']:.2f} | {result['p99']:.2f} | "
             f"{result['p50'] / floor['p50']:.1f}x | {result['p99'] / floor['p99']:.1f}x | "
@@ -139,24 +169,15 @@ def row(name: str, count: int, result: dict, floor: dict) -> str:
 
 
 async def main(counts: list[int], rate: float) -> None:
-    async with Database() as url:
-        nodes = [await start_portal(url) for _ in range(2)]
-        try:
-            for _, node_url in nodes:
-                await wait_until_serving(node_url)
-            urls = [node_url for _, node_url in nodes]
-            print("| scenario | clients | p50 ms | p99 ms | p50 vs floor | p99 vs floor | lost |")
-            print("| --- | --- | --- | --- | --- | --- | --- |")
-            for count in counts:
-                floor = await floor_run(count, rate)
-                print(row("floor: bare WebSocket push", count, floor, floor), flush=True)
-                one = await portal_run(url, urls[:1], count, rate)
-                print(row("portal, one node", count, one, floor), flush=True)
-                two = await portal_run(url, urls, count, rate)
-                print(row("portal, two nodes", count, two, floor), flush=True)
-        finally:
-            for process, _ in nodes:
-                await stop(process)
+    async with Database() as url, nodes(url) as urls:
+        print(HEADER)
+        for count in counts:
+            floor = await floor_run(count, rate)
+            print(row("floor: bare WebSocket push", count, floor, floor), flush=True)
+            one = await portal_run(url, urls[:1], count, rate)
+            print(row("portal, one node", count, one, floor), flush=True)
+            two = await portal_run(url, urls, count, rate)
+            print(row("portal, two nodes", count, two, floor), flush=True)
 
 
 if __name__ == "__main__":
