@@ -123,3 +123,21 @@ async def test_wait_list_form_with_each_duration_on_a_phone(browser, portal, cli
             await expect(page.get_by_text("You are not on the Wait List.")).to_be_visible()
     finally:
         await context.close()
+
+
+async def test_times_show_in_the_clients_zone_with_the_practices_beside(browser, portal, clinic):
+    client, _ = await clinic.new_client()
+    context = await browser.new_context(**{**PHONE, "timezone_id": "America/Los_Angeles"},
+                                        base_url=portal.url)
+    page = await context.new_page()
+    try:
+        await log_in(page, client)
+        await page.goto("/calendar?session_type=video&length=60")
+        await expect(page.locator("#zone-note")).to_contain_text("America/Los_Angeles")
+        day = local(3, 0).date().isoformat()
+        nine = page.locator(f'[data-day="{day}"] button.time[data-start="{local(3, 9).isoformat()}"]')
+        # 9:00 at the practice in New York is 6:00 in Los Angeles
+        await expect(nine).to_contain_text("6:00 AM")
+        await expect(nine.locator(".practice-time")).to_have_text("9:00 AM EST")
+    finally:
+        await context.close()

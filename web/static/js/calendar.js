@@ -6,8 +6,16 @@ import { onEvent } from "./events.js";
 const form = document.getElementById("slot-search");
 const list = document.getElementById("slots");
 const confirmBox = document.getElementById("confirm");
-const clientZone = form.dataset.timezone;
+// The client's own zone is the browser's (a client travelling sees local times); an
+// account's saved zone is the fallback. The practice's time stands beside when they differ.
+const clientZone = Intl.DateTimeFormat().resolvedOptions().timeZone || form.dataset.timezone;
 const practiceZone = form.dataset.practiceTimezone;
+const zoneNote = document.getElementById("zone-note");
+if (zoneNote) {
+  zoneNote.textContent = clientZone === practiceZone
+    ? `Times are in your time zone (${clientZone}), the practice's too.`
+    : `Times are in your time zone (${clientZone}); the practice's time (${practiceZone}) stands beside each.`;
+}
 let chosen = null;
 
 const dayFormat = new Intl.DateTimeFormat("en-US", { weekday: "long", month: "long", day: "numeric", timeZone: clientZone });
@@ -79,9 +87,8 @@ function render(result, wanted) {
       const times = el("div", { class: "times" });
       for (const slot of slots) {
         const start = new Date(slot.start);
-        const label = timeFormat.format(start);
-        const button = el("button", { type: "button", class: "time", "data-start": slot.start }, label);
-        if (clientZone !== practiceZone) button.title = `${practiceTime.format(start)} at the practice`;
+        const button = el("button", { type: "button", class: "time", "data-start": slot.start }, timeFormat.format(start));
+        if (clientZone !== practiceZone) button.append(el("small", { class: "practice-time" }, practiceTime.format(start)));
         button.addEventListener("click", () => ask(slot, wanted));
         times.append(button);
       }
@@ -128,8 +135,9 @@ async function offerWantedStart() {
 function ask(slot, wanted) {
   chosen = { slot, wanted };
   const start = new Date(slot.start);
+  const there = clientZone !== practiceZone ? ` (${practiceTime.format(start)} at the practice)` : "";
   document.getElementById("confirm-text").textContent =
-    `A ${wanted.length}-minute ${wanted.session_type} session on ${dayFormat.format(start)} at ${timeFormat.format(start)}.`;
+    `A ${wanted.length}-minute ${wanted.session_type} session on ${dayFormat.format(start)} at ${timeFormat.format(start)}${there}.`;
   document.getElementById("confirm-error").textContent = "";
   confirmBox.hidden = false;
   confirmBox.scrollIntoView({ block: "nearest" });
