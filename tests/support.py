@@ -215,3 +215,10 @@ async def session_client(conn, base_url: str, user_id: int) -> httpx.AsyncClient
         hashlib.sha256(token.encode()).digest(), user_id, csrf_token)
     return httpx.AsyncClient(base_url=base_url, cookies={COOKIE: token}, timeout=60,
                              headers={"X-CSRF-Token": csrf_token})
+
+
+async def eventually(condition, timeout: float = 5.0, interval: float = 0.05) -> None:
+    """Wait until `condition()` holds, or `timeout` seconds pass; the caller asserts after."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition() and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(interval)

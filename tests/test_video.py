@@ -10,7 +10,7 @@ import httpx
 import pytest_asyncio
 
 from media.participant import Participant
-from tests.support import assert_error, log_in, next_message, open_socket
+from tests.support import assert_error, eventually, log_in, next_message, open_socket
 from tests.test_events import node_b  # noqa: F401  (a second node on the same PostgreSQL)
 
 
@@ -63,10 +63,7 @@ async def test_peer_to_peer_frames_arrive_both_ways_and_presence_is_told(portal,
             [room["client"]["id"], room["clinician"]["id"]])
         assert {r["subject_user_id"] for r in joins} == {room["client"]["id"]}
         await clinician.leave()
-        for _ in range(100):
-            if client.presence[-1]["state"] == "left":
-                break
-            await asyncio.sleep(0.05)
+        await eventually(lambda: client.presence[-1]["state"] == "left")
         assert client.presence[-1]["state"] == "left"
     finally:
         await client.close()
@@ -104,10 +101,7 @@ async def test_relayed_frames_arrive_both_ways(portal, appointment):
         assert relay_peer.encoder.cap == 250_000 and relay_peer.encoder.target_bitrate <= 250_000
         await client.leave()
         await clinician.leave()
-        for _ in range(100):
-            if room["id"] not in relay.rooms:
-                break
-            await asyncio.sleep(0.05)
+        await eventually(lambda: room["id"] not in relay.rooms)
         assert room["id"] not in relay.rooms
     finally:
         portal.settings.video_relay = "off"
@@ -268,10 +262,8 @@ async def test_a_relay_on_one_node_serves_a_participant_on_another(portal, appoi
         assert set(portal.app.state.relay.rooms[room["id"]].peers) == {client.peer_id,
                                                                         clinician.peer_id}
         await clinician.leave()  # carried to the hosting node too
-        for _ in range(100):
-            if clinician.peer_id not in portal.app.state.relay.rooms[room["id"]].peers:
-                break
-            await asyncio.sleep(0.05)
+        hosted = portal.app.state.relay.rooms[room["id"]]
+        await eventually(lambda: clinician.peer_id not in hosted.peers)
         assert list(portal.app.state.relay.rooms[room["id"]].peers) == [client.peer_id]
     finally:
         portal.settings.video_relay = "off"
@@ -304,10 +296,7 @@ async def test_a_dropped_socket_that_comes_back_keeps_the_call(portal, appointme
         assert [p["state"] for p in client.presence] == ["arrived", "arrived"]
         assert client.frames["video"] > before + 10
         await socket.close()  # gone for good this time: "left" after the grace period
-        for _ in range(60):
-            if client.presence[-1]["state"] == "left":
-                break
-            await asyncio.sleep(0.05)
+        await eventually(lambda: client.presence[-1]["state"] == "left", timeout=3)
         assert client.presence[-1]["state"] == "left"
     finally:
         await client.close()

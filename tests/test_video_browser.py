@@ -9,7 +9,7 @@ import pytest_asyncio
 from playwright.async_api import Page, expect
 
 from tests.conftest import DESKTOP, PHONE
-from tests.support import start_portal, stop, wait_until_serving
+from tests.support import eventually, start_portal, stop, wait_until_serving
 
 
 @pytest_asyncio.fixture
@@ -153,10 +153,7 @@ async def test_when_no_direct_path_works_both_are_relayed_through_the_server(bro
         await client.get_by_label("Low").check()
         await client.get_by_role("button", name="Close").click()
         peer_id = await client.evaluate("window.portalVideo.peerId")
-        for _ in range(50):
-            if room.peers[peer_id].encoder.cap == 250_000:
-                break
-            await asyncio.sleep(0.1)
+        await eventually(lambda: room.peers[peer_id].encoder.cap == 250_000, interval=0.1)
         assert room.peers[peer_id].encoder.cap == 250_000
         assert (await stats(client))["maxBitrate"] == 250_000
     finally:
